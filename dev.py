@@ -63,8 +63,17 @@ def ensure_system_tools() -> None:
         if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
             env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
             run("apt-get", "update", "-qq", check=False, env=env)
-            run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing,
-                check=False, env=env, stdout=subprocess.DEVNULL)
+            run(
+                "apt-get",
+                "install",
+                "-y",
+                "-qq",
+                "--no-install-recommends",
+                *missing,
+                check=False,
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
         else:
             print(f"note: cannot install {missing} (needs root and apt-get); their tests will skip")
     inspector = CACHE / "inspector"
@@ -72,12 +81,26 @@ def ensure_system_tools() -> None:
     if not marker.exists():
         if shutil.which("npm"):
             inspector.mkdir(parents=True, exist_ok=True)
-            env = {**os.environ, "npm_config_loglevel": "error", "npm_config_fund": "false",
-                   "npm_config_audit": "false", "npm_config_update_notifier": "false"}
+            env = {
+                **os.environ,
+                "npm_config_loglevel": "error",
+                "npm_config_fund": "false",
+                "npm_config_audit": "false",
+                "npm_config_update_notifier": "false",
+            }
             if not (inspector / "package.json").exists():
-                (inspector / "package.json").write_text('{"name":"inspector-host","private":true}\n')
-            run("npm", "install", "--no-save", f"@modelcontextprotocol/inspector@{INSPECTOR_VERSION}",
-                check=False, cwd=inspector, env=env)
+                (inspector / "package.json").write_text(
+                    '{"name":"inspector-host","private":true}\n'
+                )
+            run(
+                "npm",
+                "install",
+                "--no-save",
+                f"@modelcontextprotocol/inspector@{INSPECTOR_VERSION}",
+                check=False,
+                cwd=inspector,
+                env=env,
+            )
         else:
             print("note: npm is missing; the MCP Inspector tests will skip")
 

@@ -1,0 +1,150 @@
+"""Command line: ``phaseo-mcp [serve] | emulator | demo | doctor | journal prune``.
+
+Without a subcommand the stdio MCP server starts (what desktop clients spawn). Heavy modules
+are imported inside each subcommand so ``--help`` and ``--version`` stay instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from phaseo_mcp import __version__
+
+if TYPE_CHECKING:
+    from phaseo_mcp.config import Settings
+
+EPILOG = """\
+examples:
+  phaseo-mcp                                  run the stdio server (what MCP clients spawn)
+  phaseo-mcp serve --transport http --port 8000
+                                              serve streamable HTTP on 127.0.0.1:8000/mcp
+  PHASEO_MCP_AUTH_TOKENS=tok phaseo-mcp serve --transport http --host 0.0.0.0 \\
+      --allowed-host mcp.example.com          behind a proxy, with a bearer token
+  phaseo-mcp emulator --port 8787             a local gateway emulator (no key, no network)
+  phaseo-mcp demo                             create -> wait -> download against the emulator
+  phaseo-mcp doctor                           check the setup and say how to fix it
+  phaseo-mcp journal prune --older-than 30    forget journal entries older than 30 days
+
+configuration (environment): PHASEO_API_KEY (or --api-key-file), PHASEO_BASE_URL,
+PHASEO_OUTPUT_DIR, PHASEO_STATE_DIR, PHASEO_JOURNAL_URL, PHASEO_LOG_LEVEL, PHASEO_MAX_COST_USD,
+PHASEO_MCP_AUTH_TOKENS (HTTP transport).
+"""
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--api-key-file", type=Path, help="read PHASEO_API_KEY from this file")
+    p.add_argument("--base-url", help="gateway base URL (PHASEO_BASE_URL)")
+    p.add_argument("--output-dir", type=Path, help="where videos are saved (PHASEO_OUTPUT_DIR)")
+    p.add_argument("--state-dir", type=Path, help="where the job journal lives (PHASEO_STATE_DIR)")
+    p.add_argument("--journal-url", help="postgresql://… journal shared by replicas")
+    p.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR (PHASEO_LOG_LEVEL)")
+    p.add_argument("--max-cost-usd", type=float, help="refuse creates estimated above this")
+
+
+def _add_serve(p: argparse.ArgumentParser) -> None:
+    _add_common(p)
+    p.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--path", default="/mcp")
+    p.add_argument("--stateless", action="store_true", help="no sessions (replicas)")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME", help="repeatable")
+    p.add_argument(
+        "--server-files", action="store_true", help="over HTTP, default to saving on this host"
+    )
+    p.add_argument("--multi-user", action="store_true", help="per-request X-Phaseo-Api-Key")
+    p.add_argument(
+        "--insecure-no-auth", action="store_true", help="allow a non-loopback bind with no token"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="phaseo-mcp",
+        description="MCP server for the Phaseo gateway's video API.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"phaseo-mcp {__version__}")
+    _add_serve(parser)
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser(
+        "serve",
+        help="run the MCP server (stdio by default)",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_serve(serve)
+    sub.add_parser(
+        "emulator",
+        help="run the local gateway emulator (see: phaseo-mcp emulator --help)",
+        add_help=False,
+    )
+    demo = sub.add_parser("demo", help="create, wait and download a video against the emulator")
+    demo.add_argument("--output-dir", type=Path, help="where the demo saves its video")
+    doctor = sub.add_parser("doctor", help="check the configuration and say how to fix it")
+    _add_common(doctor)
+    journal = sub.add_parser("journal", help="manage the local job journal")
+    jsub = journal.add_subparsers(dest="journal_command", required=True)
+    prune = jsub.add_parser("prune", help="remove old journal entries (they hold prompts)")
+    _add_common(prune)
+    prune.add_argument("--older-than", type=float, default=30.0, metavar="DAYS")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from phaseo_mcp.config import Settings
+
+    api_key: str | None = None
+    if getattr(args, "api_key_file", None):
+        try:
+            api_key = args.api_key_file.read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            raise SystemExit(f"phaseo-mcp: cannot read --api-key-file: {exc.strerror}") from None
+    return Settings.from_env(
+        api_key=api_key,
+        base_url=getattr(args, "base_url", None),
+        output_dir=getattr(args, "output_dir", None),
+        state_dir=getattr(args, "state_dir", None),
+        journal_url=getattr(args, "journal_url", None),
+        log_level=(args.log_level.upper() if getattr(args, "log_level", None) else None),
+        max_cost_usd=getattr(args, "max_cost_usd", None),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["emulator"]:
+        from phaseo_mcp.emulator.__main__ import main as emulator_main
+
+        return emulator_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    command = args.command or "serve"
+    if command == "demo":
+        from phaseo_mcp.demo import run_demo
+
+        return run_demo(output_dir=args.output_dir)
+    settings = _settings(args)
+    if command == "doctor":
+        from phaseo_mcp.doctor import run_doctor
+
+        return run_doctor(settings)
+    if command == "journal":
+        from phaseo_mcp.jobs.journal import open_journal
+
+        journal = open_journal(
+            journal_url=settings.journal_url,
+            state_dir=settings.state_dir,
+        )
+        try:
+            removed = journal.prune(older_than_days=args.older_than)
+        finally:
+            journal.close()
+        print(f"removed {removed} journal entries older than {args.older_than:g} days")
+        return 0
+    from phaseo_mcp.server.run import serve
+
+    return serve(settings, args)

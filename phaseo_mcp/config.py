@@ -1,0 +1,124 @@
+"""Settings from environment variables and CLI flags; defaults, limits and platform folders.
+
+Every default and limit the server uses lives here as a ``DEFAULT_*`` / ``MAX_*`` constant.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+DEFAULT_BASE_URL = "https://api.phaseo.app/v1"
+DEFAULT_LOG_LEVEL = "INFO"
+DEFAULT_WAIT_TIMEOUT_SECONDS = 50
+MIN_WAIT_TIMEOUT_SECONDS = 1
+MAX_WAIT_TIMEOUT_SECONDS = 600
+DEFAULT_POLL_FLOOR_SECONDS = 1.0
+DEFAULT_POLL_AFTER_SECONDS = 20.0
+DEFAULT_HEARTBEAT_SECONDS = 10.0
+DEFAULT_DUPLICATE_WINDOW_SECONDS = 600.0
+DEFAULT_CATALOG_TTL_SECONDS = 600.0
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 10.0
+DEFAULT_READ_TIMEOUT_SECONDS = 60.0
+DEFAULT_MAX_RETRIES = 4
+DEFAULT_BACKOFF_BASE_SECONDS = 1.0
+DEFAULT_BACKOFF_CAP_SECONDS = 8.0
+MIN_URL_TTL_SECONDS = 60
+MAX_URL_TTL_SECONDS = 3600
+DOWNLOAD_CHUNK_BYTES = 1024 * 1024
+APP_NAME = "phaseo-mcp"
+
+DownloadMode = Literal["file", "url"]
+
+
+class RetryPolicy(BaseModel):
+    """One retry policy for every upstream call (see gateway/retry.py for what is retried)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_retries: int = Field(DEFAULT_MAX_RETRIES, ge=0, le=20)
+    backoff_base_seconds: float = Field(DEFAULT_BACKOFF_BASE_SECONDS, ge=0)
+    backoff_cap_seconds: float = Field(DEFAULT_BACKOFF_CAP_SECONDS, ge=0)
+    zero_waits: bool = False  # testing switch: retry at once, ignore Retry-After waits
+
+
+def default_output_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_videos_dir()) / "phaseo"
+
+
+def default_state_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
+
+
+class Settings(BaseModel):
+    """Everything the server is configured with. Build it with :meth:`from_env`."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    api_key: SecretStr | None = None
+    base_url: str = DEFAULT_BASE_URL
+    output_dir: Path = Field(default_factory=default_output_dir)
+    state_dir: Path = Field(default_factory=default_state_dir)
+    journal_url: str | None = None
+    log_level: str = DEFAULT_LOG_LEVEL
+    max_cost_usd: float | None = None
+    retry: RetryPolicy = RetryPolicy()
+    # Testing switch: every wait and budget of the server runs this many times faster than
+    # real time (the emulator has the same knob), so tests never sleep for real job time.
+    time_scale: float = Field(1.0, gt=0)
+    poll_floor_seconds: float = DEFAULT_POLL_FLOOR_SECONDS
+    heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS
+    duplicate_window_seconds: float = DEFAULT_DUPLICATE_WINDOW_SECONDS
+    catalog_ttl_seconds: float = DEFAULT_CATALOG_TTL_SECONDS
+    connect_timeout_seconds: float = DEFAULT_CONNECT_TIMEOUT_SECONDS
+    read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS
+    default_download_mode: DownloadMode = "file"
+    multi_user: bool = False
+
+    @property
+    def journal_path(self) -> Path:
+        return self.state_dir / "journal.sqlite3"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read ``PHASEO_*`` variables; ``overrides`` (from CLI flags) win over them."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+
+        def text(name: str) -> str | None:
+            raw = env.get(name, "")
+            return raw.strip() or None
+
+        if key := text("PHASEO_API_KEY"):
+            values["api_key"] = SecretStr(key)
+        if url := text("PHASEO_BASE_URL"):
+            values["base_url"] = url
+        if out := text("PHASEO_OUTPUT_DIR"):
+            values["output_dir"] = Path(out).expanduser()
+        if state := text("PHASEO_STATE_DIR"):
+            values["state_dir"] = Path(state).expanduser()
+        if journal := text("PHASEO_JOURNAL_URL"):
+            values["journal_url"] = journal
+        if level := text("PHASEO_LOG_LEVEL"):
+            values["log_level"] = level.upper()
+        if cost := text("PHASEO_MAX_COST_USD"):
+            values["max_cost_usd"] = float(cost)
+        if scale := text("PHASEO_TIME_SCALE"):
+            values["time_scale"] = float(scale)
+        if text("PHASEO_TESTING_ZERO_RETRY_WAITS"):
+            values["retry"] = RetryPolicy(zero_waits=True)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if isinstance(values.get("api_key"), str):
+            values["api_key"] = SecretStr(str(values["api_key"])) if values["api_key"] else None
+        return cls.model_validate(values)
+
+    def api_key_value(self) -> str | None:
+        return self.api_key.get_secret_value() if self.api_key else None

@@ -1,0 +1,150 @@
+"""Save one output to disk: temp file beside the target, size and sha256 checks, atomic rename.
+
+Memory stays constant (chunks go straight to the file and the hash). A broken transfer
+restarts from the start (the gateway has no Range support) within the retry policy; an
+integrity failure gets exactly one fresh download. No partial file ever sits at the final
+path: the temp file is removed on every failure, including cancellation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from phaseo_mcp.config import DOWNLOAD_CHUNK_BYTES
+from phaseo_mcp.errors import InputError, IntegrityError, TransportError
+from phaseo_mcp.gateway.client import GatewayClient
+from phaseo_mcp.gateway.retry import retry_delay
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Expected:
+    size: int | None = None
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class Saved:
+    path: Path
+    size: int
+    sha256: str
+    mime_type: str | None
+    transferred: bool
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(DOWNLOAD_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+async def existing_matches(path: Path, expected_sha256: str | None) -> bool:
+    """True when ``path`` already holds exactly the bytes we would download."""
+    if not expected_sha256 or not path.is_file():
+        return False
+    return await anyio.to_thread.run_sync(file_sha256, path) == expected_sha256.lower()
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+async def _fetch_once(
+    gateway: GatewayClient,
+    video_id: str,
+    index: int,
+    signed_url: str | None,
+    temp: Path,
+    expected: Expected,
+) -> tuple[int, str, str | None]:
+    digest = hashlib.sha256()
+    size = 0
+    async with gateway.open_content(video_id, index=index, signed_url=signed_url) as stream:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(fd, "wb") as fh:
+            async for chunk in stream.chunks(DOWNLOAD_CHUNK_BYTES):
+                fh.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+            fh.flush()
+            await anyio.to_thread.run_sync(os.fsync, fh.fileno())
+        mime = stream.mime_type
+        announced = stream.content_length
+    sha = digest.hexdigest()
+    if announced is not None and size != announced:
+        raise TransportError(f"The download ended after {size} of {announced} bytes.")
+    if expected.size is not None and size != expected.size:
+        raise IntegrityError(
+            f"Output {index} of {video_id} has {size} bytes but the gateway announced "
+            f"{expected.size}."
+        )
+    if expected.sha256 and sha != expected.sha256.lower():
+        raise IntegrityError(
+            f"Output {index} of {video_id} does not match the sha256 the gateway announced."
+        )
+    return size, sha, mime
+
+
+async def save_output(
+    gateway: GatewayClient,
+    *,
+    video_id: str,
+    index: int,
+    target: Path,
+    expected: Expected,
+    signed_url: str | None = None,
+    overwrite: bool = False,
+) -> Saved:
+    """Download one output to ``target`` (already confined by ``paths.py``)."""
+    if target.exists() and not overwrite:
+        raise InputError(
+            f"A different file already exists at {target.name} in the output directory. "
+            "Pass overwrite=true to replace it, or choose another filename.",
+            failure_kind="invalid_input",
+        )
+    policy = gateway.policy
+    transport_attempts = 0
+    integrity_retried = False
+    while True:
+        temp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
+        try:
+            size, sha, mime = await _fetch_once(
+                gateway, video_id, index, signed_url, temp, expected
+            )
+            if target.is_symlink():
+                raise InputError(f"{target.name} became a symbolic link; refusing to write.")
+            os.replace(temp, target)
+            return Saved(target, size, sha, mime, transferred=True)
+        except IntegrityError:
+            _remove(temp)
+            if integrity_retried:
+                raise
+            integrity_retried = True
+            log.warning("integrity check failed for %s[%d]; downloading once more", video_id, index)
+        except TransportError as exc:
+            _remove(temp)
+            if transport_attempts >= policy.max_retries:
+                raise TransportError(
+                    f"The download of {video_id} failed {transport_attempts + 1} times "
+                    f"({exc.message}). Try download_video again later."
+                ) from None
+            delay = retry_delay(policy, transport_attempts)
+            transport_attempts += 1
+            log.info("download of %s[%d] broke; restarting in %.2fs", video_id, index, delay)
+            await gateway.clock.sleep(delay)
+        except BaseException:  # cancellation included: never leave the temp file behind
+            _remove(temp)
+            raise

@@ -1,0 +1,129 @@
+"""``build_server(settings)``: the MCPServer, its lifespan (one shared httpx client, the
+journal, the catalogue cache) and the instructions the model reads first."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+import anyio
+import httpx
+from mcp.server.mcpserver import MCPServer
+
+from phaseo_mcp import __version__
+from phaseo_mcp.clock import Clock
+from phaseo_mcp.config import Settings
+from phaseo_mcp.errors import ConfigError
+from phaseo_mcp.jobs.catalog import CatalogCache
+from phaseo_mcp.jobs.wait import PollPacer
+from phaseo_mcp.logs import register_secret
+
+if TYPE_CHECKING:
+    from mcp.server.auth.provider import TokenVerifier
+    from mcp.server.auth.settings import AuthSettings
+
+    from phaseo_mcp.jobs.journal import Journal
+
+log = logging.getLogger(__name__)
+
+INSTRUCTIONS = """\
+Generate videos with the Phaseo gateway. Each create_video call starts a PAID job.
+Workflow: list_video_models (pick a model and only the values it allows) -> create_video
+(returns video_id at once) -> wait_for_video (waits up to ~50 s per call; call again while
+next_call says so) -> download_video (a verified file, or mode="url" for a signed link).
+Every result has next_step and next_call: follow next_call. Never create again after a
+timeout or an "outcome unknown" error: call list_videos to find the job instead."""
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    http: httpx.AsyncClient
+    clock: Clock
+    catalog: CatalogCache
+    pacer: PollPacer = field(default_factory=PollPacer)
+    journal: Journal | None = None
+    journal_error: str | None = None
+    create_locks: dict[str, anyio.Lock] = field(default_factory=dict)
+
+    def require_journal(self) -> Journal:
+        if self.journal is None:
+            raise ConfigError(
+                f"The job journal is unavailable ({self.journal_error}). Set PHASEO_STATE_DIR to "
+                "a writable directory (or PHASEO_JOURNAL_URL) and restart the server."
+            )
+        return self.journal
+
+
+def make_http_client(settings: Settings) -> httpx.AsyncClient:
+    timeout = httpx.Timeout(
+        settings.read_timeout_seconds / settings.time_scale,
+        connect=settings.connect_timeout_seconds,
+    )
+    return httpx.AsyncClient(
+        timeout=timeout,
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+    )
+
+
+def build_server(
+    settings: Settings,
+    *,
+    token_verifier: TokenVerifier | None = None,
+    auth: AuthSettings | None = None,
+) -> MCPServer:
+    register_secret(settings.api_key_value())
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
+        from phaseo_mcp.jobs.journal import open_journal
+
+        clock = Clock(settings.time_scale)
+        journal: Journal | None = None
+        journal_error: str | None = None
+        try:
+            journal = await anyio.to_thread.run_sync(
+                lambda: open_journal(journal_url=settings.journal_url, state_dir=settings.state_dir)
+            )
+        except Exception as exc:  # the server still starts; creates then say what to fix
+            journal_error = str(exc)[:300] or type(exc).__name__
+            log.error("job journal unavailable: %s", journal_error)
+        async with make_http_client(settings) as http:
+            state = AppState(
+                settings=settings,
+                http=http,
+                clock=clock,
+                catalog=CatalogCache(settings.catalog_ttl_seconds, clock),
+                journal=journal,
+                journal_error=journal_error,
+            )
+            try:
+                yield state
+            finally:
+                if journal is not None:
+                    journal.close()
+
+    extra: dict[str, Any] = {}
+    if token_verifier is not None:
+        extra.update(token_verifier=token_verifier, auth=auth)
+    server = MCPServer(
+        "phaseo-mcp",
+        version=__version__,
+        title="Phaseo video",
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        log_level=cast(Any, settings.log_level),
+        **extra,
+    )
+    from phaseo_mcp.server.resources import register_resources
+    from phaseo_mcp.server.strict_args import harden_tools
+    from phaseo_mcp.server.tools import register_tools
+
+    register_tools(server)
+    register_resources(server)
+    harden_tools(server)
+    return server

@@ -1,0 +1,185 @@
+"""Streamable HTTP: bearer tokens, Host/Origin checks, /healthz, safe defaults.
+
+Loopback by default; a non-loopback bind needs ``PHASEO_MCP_AUTH_TOKENS`` (or an explicit
+``--insecure-no-auth``). Over HTTP ``download_video`` defaults to signed links, since a
+remote server's disk is of no use to its caller (``--server-files`` restores files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import ipaddress
+import logging
+import os
+from dataclasses import dataclass, field
+
+import uvicorn
+from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from phaseo_mcp.config import Settings
+from phaseo_mcp.errors import ConfigError
+from phaseo_mcp.logs import register_secret
+from phaseo_mcp.server.app import build_server
+
+log = logging.getLogger(__name__)
+TOKENS_ENV = "PHASEO_MCP_AUTH_TOKENS"
+GRACEFUL_SHUTDOWN_SECONDS = 8
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+class StaticTokenVerifier:
+    """Accepts any of the configured tokens, compared in constant time."""
+
+    def __init__(self, tokens: list[str]) -> None:
+        self._tokens = [t.encode() for t in tokens]
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        presented = token.encode()
+        matched = -1
+        for number, candidate in enumerate(self._tokens, start=1):
+            # No early exit, so the time taken says nothing about which token (if any) matched.
+            if hmac.compare_digest(presented, candidate):
+                matched = number
+        if matched < 0:
+            return None
+        # One principal per configured token: the SDK binds a stateful session to the principal
+        # that opened it, so another token's holder cannot take the session over.
+        return AccessToken(token=token, client_id=f"token-{matched}", scopes=[])
+
+
+def parse_tokens(raw: str | None) -> list[str]:
+    tokens = [t.strip() for t in (raw or "").split(",")]
+    return [t for t in tokens if t]
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def url_host(host: str) -> str:
+    """``host`` as written in a URL: IPv6 addresses go in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+@dataclass
+class HttpOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    path: str = "/mcp"
+    stateless: bool = False
+    allowed_hosts: list[str] = field(default_factory=list)
+    server_files: bool = False
+    multi_user: bool = False
+    insecure_no_auth: bool = False
+    tokens: list[str] = field(default_factory=list)
+
+
+def security_settings(options: HttpOptions) -> TransportSecuritySettings:
+    hosts = [f"{h}:*" for h in LOCAL_HOSTS] + list(LOCAL_HOSTS)
+    origins = [f"http://{h}:*" for h in LOCAL_HOSTS] + [f"http://{h}" for h in LOCAL_HOSTS]
+    for name in options.allowed_hosts:
+        hosts += [name, f"{name}:*"]
+        origins += [f"https://{name}", f"http://{name}", f"https://{name}:*", f"http://{name}:*"]
+    if not is_loopback(options.host) and options.host not in ("0.0.0.0", "::"):
+        hosts += [options.host, f"{options.host}:*"]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+    )
+
+
+def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
+    if not is_loopback(options.host) and not options.tokens and not options.insecure_no_auth:
+        raise ConfigError(
+            f"Refusing to serve on {options.host} without authentication: anyone who can reach "
+            f"it could spend your credits. Set {TOKENS_ENV}=<token>[,<token>…] (clients send "
+            "'Authorization: Bearer <token>'), or pass --insecure-no-auth if a proxy in front "
+            "already authenticates."
+        )
+    for token in options.tokens:
+        register_secret(token)
+    settings = settings.model_copy(
+        update={
+            "default_download_mode": "file" if options.server_files else "url",
+            "multi_user": options.multi_user,
+        }
+    )
+    verifier = StaticTokenVerifier(options.tokens) if options.tokens else None
+    auth = None
+    if verifier is not None:
+        base = f"http://{url_host(options.host)}:{options.port}"
+        auth = AuthSettings(
+            issuer_url=base,
+            resource_server_url=f"{base}{options.path}",
+            required_scopes=[],
+            validate_token_resource=False,
+        )
+    server = build_server(settings, token_verifier=verifier, auth=auth)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    server.custom_route("/healthz", methods=["GET"])(healthz)
+
+    return server.streamable_http_app(
+        streamable_http_path=options.path,
+        stateless_http=options.stateless,
+        json_response=False,
+        transport_security=security_settings(options),
+        host=options.host,
+    )
+
+
+def options_from_args(args: argparse.Namespace) -> HttpOptions:
+    return HttpOptions(
+        host=args.host,
+        port=args.port,
+        path=args.path,
+        stateless=args.stateless,
+        allowed_hosts=list(args.allowed_host or []),
+        server_files=args.server_files,
+        multi_user=args.multi_user,
+        insecure_no_auth=args.insecure_no_auth,
+        tokens=parse_tokens(os.environ.get(TOKENS_ENV)),
+    )
+
+
+def uvicorn_config(app: Starlette, options: HttpOptions) -> uvicorn.Config:
+    """How uvicorn serves the app: no server banner, bounded graceful shutdown."""
+    return uvicorn.Config(
+        app,
+        host=options.host.strip("[]"),
+        port=options.port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        lifespan="on",
+    )
+
+
+def run_http(settings: Settings, args: argparse.Namespace) -> int:
+    options = options_from_args(args)
+    try:
+        app = build_http_app(settings, options)
+    except ConfigError as exc:
+        log.error("%s", exc.message)
+        return 2
+    log.info(
+        "serving MCP over HTTP on http://%s:%d%s",
+        url_host(options.host),
+        options.port,
+        options.path,
+    )
+    uvicorn.Server(uvicorn_config(app, options)).run()
+    return 0

@@ -1,0 +1,459 @@
+"""What each tool does, between the MCP context and the jobs layer.
+
+Each function takes the request context, finds the shared state and the caller's key, calls
+into ``jobs/`` or ``gateway/``, and shapes the result with ``results.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import anyio
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult, ContentBlock, ResourceLink
+
+from phaseo_mcp.errors import ConfigError, InputError, PhaseoError, TransportError
+from phaseo_mcp.gateway.client import GatewayClient, check_video_id
+from phaseo_mcp.gateway.errors import KEY_HELP
+from phaseo_mcp.gateway.models import CreateVideoRequest, Job, OutputInfo, to_iso, to_unix
+from phaseo_mcp.jobs import paths
+from phaseo_mcp.jobs.catalog import check_request, estimate_cost, summarize
+from phaseo_mcp.jobs.create import create_job
+from phaseo_mcp.jobs.download import Expected, existing_matches, save_output
+from phaseo_mcp.jobs.fingerprint import key_fingerprint
+from phaseo_mcp.jobs.wait import wait_for_job
+from phaseo_mcp.logs import register_secret
+from phaseo_mcp.server.app import AppState
+from phaseo_mcp.server.results import (
+    DeleteResult,
+    DownloadResult,
+    Guidance,
+    JobSummary,
+    ListResult,
+    ModelsResult,
+    NextCall,
+    SavedFileInfo,
+    failure,
+    success,
+    summarize_video,
+    video_result,
+)
+
+API_KEY_HEADER = "x-phaseo-api-key"
+MATCH_WINDOW_SECONDS = 600
+
+
+def state_of(ctx: Context) -> AppState:
+    return cast(AppState, ctx.request_context.lifespan_context)
+
+
+def gateway_for(ctx: Context) -> tuple[AppState, GatewayClient, str]:
+    """The shared state, a gateway client with the caller's key, and that key's fingerprint."""
+    state = state_of(ctx)
+    settings = state.settings
+    if settings.multi_user:
+        headers = ctx.headers or {}
+        key = next((v for k, v in headers.items() if k.lower() == API_KEY_HEADER), "").strip()
+        if not key:
+            raise ConfigError(
+                "This server runs in multi-user mode: send your own Phaseo API key in the "
+                "X-Phaseo-Api-Key header of each request (the operator's key is never used)."
+            )
+    else:
+        key = settings.api_key_value() or ""
+        if not key:
+            raise ConfigError(f"No Phaseo API key is configured. {KEY_HELP}")
+    register_secret(key)
+    gateway = GatewayClient(
+        state.http,
+        base_url=settings.base_url,
+        api_key=key,
+        policy=settings.retry,
+        clock=state.clock,
+    )
+    return state, gateway, key_fingerprint(key)
+
+
+async def _journal_status(state: AppState, key_fp: str, job: Job) -> None:
+    if state.journal is None:
+        return
+    journal = state.journal
+    await anyio.to_thread.run_sync(
+        lambda: journal.record_status(
+            key_fp,
+            job.video_id,
+            status=job.status,
+            cost_usd=job.cost_usd,
+            error=job.failure_message,
+        )
+    )
+
+
+# ------------------------------------------------------------------ create / status / wait
+
+
+async def create(ctx: Context, req: CreateVideoRequest, *, allow_duplicate: bool) -> CallToolResult:
+    state, gateway, key_fp = gateway_for(ctx)
+    journal = state.require_journal()
+    catalogue, why = await state.catalog.try_get(gateway, key_fp)
+    note = None
+    estimate: float | None = None
+    if catalogue is None:
+        note = f"The model catalogue could not be fetched ({why}); parameters were not checked."
+    else:
+        cap = check_request(req, catalogue)
+        estimate = estimate_cost(req, cap)
+    ceiling = state.settings.max_cost_usd
+    if ceiling is not None and estimate is not None and estimate > ceiling:
+        raise InputError(
+            f"This video is estimated at ${estimate:.2f}, above the PHASEO_MAX_COST_USD limit "
+            f"of ${ceiling:.2f}. Nothing was sent: choose a shorter duration, fewer samples or "
+            "a cheaper model, or ask the user to raise the limit.",
+            failure_kind="over_budget",
+            next_call={"tool": "list_video_models", "arguments": {}},
+        )
+    outcome = await create_job(
+        gateway,
+        journal,
+        req,
+        key_fp=key_fp,
+        window_seconds=state.settings.duplicate_window_seconds,
+        allow_duplicate=allow_duplicate,
+    )
+    if outcome.duplicate_of is not None:
+        earlier = outcome.duplicate_of
+        if earlier.video_id:
+            return failure(
+                f"An identical video was already requested within the last "
+                f"{state.settings.duplicate_window_seconds / 60:.0f} minutes: {earlier.video_id} "
+                f"(status {earlier.status or 'unknown'}). Use that job; pass "
+                "allow_duplicate=true only if the user wants a second, separately billed copy.",
+                kind="duplicate",
+                video_id=earlier.video_id,
+                status=earlier.status,
+                next_call={"tool": "wait_for_video", "arguments": {"video_id": earlier.video_id}},
+            )
+        return failure(
+            "An identical create is already in flight or its outcome is unknown; it may have "
+            "made a job. Call list_videos to find it instead of creating again.",
+            kind="duplicate",
+            next_call={"tool": "list_videos", "arguments": {}},
+        )
+    job = cast(Job, outcome.job)
+    result = video_result(job, estimated_cost_usd=estimate, note=note)
+    return success(result, "Paid job started. " + summarize_video(result))
+
+
+async def status(ctx: Context, video_id: str) -> CallToolResult:
+    check_video_id(video_id)
+    state, gateway, key_fp = gateway_for(ctx)
+    job = Job.from_api(await gateway.get(video_id))
+    await _journal_status(state, key_fp, job)
+    result = video_result(job)
+    return success(result, summarize_video(result))
+
+
+async def wait(ctx: Context, video_id: str, timeout_seconds: int) -> CallToolResult:
+    check_video_id(video_id)
+    state, gateway, key_fp = gateway_for(ctx)
+    settings = state.settings
+
+    async def fetch(deadline: float) -> Job:
+        return Job.from_api(await gateway.get(video_id, deadline=deadline))
+
+    async def on_progress(value: float, message: str) -> None:
+        await ctx.report_progress(value, 100.0, message)
+
+    job, exhausted = await wait_for_job(
+        video_id,
+        fetch,
+        budget_seconds=float(timeout_seconds),
+        clock=state.clock,
+        poll_floor=settings.poll_floor_seconds,
+        heartbeat=settings.heartbeat_seconds,
+        pacer=state.pacer,
+        on_progress=on_progress,
+    )
+    await _journal_status(state, key_fp, job)
+    guidance = None
+    if exhausted:
+        guidance = Guidance(
+            next_step=(
+                f"Still {job.status} after {timeout_seconds}s; this is normal for video. Call "
+                f"wait_for_video(video_id={video_id!r}) again."
+            ),
+            next_call=NextCall(tool="wait_for_video", arguments={"video_id": video_id}),
+        )
+    result = video_result(job, budget_exhausted=exhausted, guidance=guidance)
+    return success(result, summarize_video(result))
+
+
+# ------------------------------------------------------------------ download
+
+
+def _pick_outputs(job: Job, index: int | None) -> list[OutputInfo]:
+    outputs = job.outputs or [OutputInfo(index=0)]
+    if index is None:
+        return outputs
+    chosen = [o for o in outputs if o.index == index]
+    if not chosen:
+        raise InputError(
+            f"{job.video_id} has no output {index}; its outputs are "
+            f"{', '.join(str(o.index) for o in outputs)}. Omit index to get all of them."
+        )
+    return chosen
+
+
+async def download(
+    ctx: Context,
+    video_id: str,
+    *,
+    index: int | None,
+    filename: str | None,
+    mode: str | None,
+    overwrite: bool,
+    ttl_seconds: int | None,
+) -> CallToolResult:
+    check_video_id(video_id)
+    if filename is not None:
+        paths.check_filename(filename)
+    state, gateway, key_fp = gateway_for(ctx)
+    mode = mode or state.settings.default_download_mode
+    root = paths.prepare_output_dir(state.settings.output_dir) if mode == "file" else None
+    job = Job.from_api(await gateway.get(video_id))
+    await _journal_status(state, key_fp, job)
+    if job.status != "completed":
+        if job.terminal:
+            return failure(
+                f"{video_id} is {job.status} and has no video to download "
+                f"({job.failure_message or 'no reason given'}).",
+                kind="not_ready",
+                video_id=video_id,
+                status=job.status,
+            )
+        return failure(
+            f"{video_id} is still {job.status}; wait for it first, then download.",
+            kind="not_ready",
+            video_id=video_id,
+            status=job.status,
+            next_call={"tool": "wait_for_video", "arguments": {"video_id": video_id}},
+        )
+    outputs = _pick_outputs(job, index)
+    files: list[SavedFileInfo] = []
+    links: list[ContentBlock] = []
+    if mode == "url":
+        for out in outputs:
+            minted = await gateway.download_url(video_id, index=out.index, ttl_seconds=ttl_seconds)
+            files.append(
+                SavedFileInfo(
+                    index=out.index,
+                    url=minted.download_url,
+                    bytes=out.bytes,
+                    sha256=out.sha256,
+                    mime_type=out.mime_type,
+                    expires_at=to_iso(to_unix(minted.expires_at)),
+                )
+            )
+        text = f"{len(files)} signed link(s) for {video_id}; they expire at {files[0].expires_at}."
+        guide = "Hand the url(s) to the user before they expire; call again for fresh links."
+    else:
+        assert root is not None
+        many = len(job.outputs) > 1
+        for out in outputs:
+            info = await _save_one(
+                state, gateway, key_fp, job, out, root, filename, many, overwrite
+            )
+            files.append(info)
+            links.append(
+                ResourceLink(
+                    type="resource_link",
+                    uri=Path(cast(str, info.path)).as_uri(),
+                    name=Path(cast(str, info.path)).name,
+                    mime_type=info.mime_type or "video/mp4",
+                    size=info.bytes,
+                )
+            )
+        text = "Saved " + ", ".join(f"{f.path} ({f.bytes} bytes)" for f in files)
+        guide = "Give the user the saved path(s); the video is verified and complete."
+    result = DownloadResult(video_id=video_id, mode=mode, files=files, next_step=guide)
+    return success(result, text, links)
+
+
+async def _save_one(
+    state: AppState,
+    gateway: GatewayClient,
+    key_fp: str,
+    job: Job,
+    out: OutputInfo,
+    root: Path,
+    filename: str | None,
+    many: bool,
+    overwrite: bool,
+) -> SavedFileInfo:
+    name = paths.target_name(job.video_id, out.index, out.mime_type, filename, many)
+    target = paths.confined_path(root, name)
+    journal = state.journal
+    known_sha = out.sha256
+    if known_sha is None and journal is not None and target.is_file():
+        record = await anyio.to_thread.run_sync(
+            lambda: journal.find_download(key_fp, job.video_id, index=out.index, path=str(target))
+        )
+        if record is not None and record.size == target.stat().st_size:
+            known_sha = record.sha256
+    if await existing_matches(target, known_sha):
+        return SavedFileInfo(
+            index=out.index,
+            path=str(target),
+            bytes=target.stat().st_size,
+            sha256=known_sha,
+            mime_type=out.mime_type or "video/mp4",
+            transferred=False,
+        )
+    signed = out.download_url if (not out.has_content_url and out.download_url) else None
+    saved = await save_output(
+        gateway,
+        video_id=job.video_id,
+        index=out.index,
+        target=target,
+        expected=Expected(size=out.bytes, sha256=out.sha256),
+        signed_url=signed,
+        overwrite=overwrite,
+    )
+    if journal is not None:
+        await anyio.to_thread.run_sync(
+            lambda: journal.record_download(
+                key_fp,
+                job.video_id,
+                index=out.index,
+                path=str(saved.path),
+                size=saved.size,
+                sha256=saved.sha256,
+            )
+        )
+    return SavedFileInfo(
+        index=out.index,
+        path=str(saved.path),
+        bytes=saved.size,
+        sha256=saved.sha256,
+        mime_type=out.mime_type or saved.mime_type or "video/mp4",
+        transferred=True,
+    )
+
+
+# ------------------------------------------------------------------ list / delete / models
+
+
+async def list_jobs(ctx: Context, *, statuses: Sequence[str] | None, limit: int) -> CallToolResult:
+    state, gateway, key_fp = gateway_for(ctx)
+    journal = state.require_journal()
+    reachable = True
+    note = None
+    try:
+        listing = await gateway.list(limit=limit, statuses=statuses)
+    except (TransportError, PhaseoError) as exc:
+        if isinstance(exc, ConfigError) or getattr(exc, "failure_kind", "") == "auth":
+            raise
+        reachable = False
+        note = f"The gateway could not be reached ({exc.message}); showing the local journal."
+        listing = None
+    if listing is not None:
+        known = await anyio.to_thread.run_sync(
+            lambda: {r.video_id for r in journal.list_jobs(key_fp, limit=500, include_deleted=True)}
+        )
+        pending = await anyio.to_thread.run_sync(
+            lambda: [
+                r
+                for r in journal.list_jobs(key_fp, limit=500)
+                if r.video_id is None and r.state in ("outcome_unknown", "intent")
+            ]
+        )
+        for obj in listing.data:
+            job = Job.from_api(obj)
+            if job.video_id not in known:
+                _attach_unknown(
+                    journal, key_fp, pending, job, obj.model_extra or {}, to_unix(obj.created_at)
+                )
+            await _journal_status(state, key_fp, job)
+    records = await anyio.to_thread.run_sync(
+        lambda: journal.list_jobs(key_fp, statuses=statuses, limit=limit)
+    )
+    videos = [
+        JobSummary(
+            video_id=r.video_id,
+            status=r.status,
+            model=r.model,
+            prompt=(r.prompt or "")[:80] or None,
+            created_at=to_iso(r.created_at),
+            cost_usd=r.cost_usd,
+            outcome_unknown=r.state == "outcome_unknown",
+            deleted=r.deleted,
+            note=(
+                "Create sent but no answer came; the gateway has not listed a matching job yet."
+                if r.state == "outcome_unknown" and not r.video_id
+                else None
+            ),
+        )
+        for r in records
+    ]
+    result = ListResult(
+        videos=videos,
+        gateway_reachable=reachable,
+        note=note,
+        next_step="Pick a job and call wait_for_video or download_video with its video_id.",
+    )
+    text = f"{len(videos)} job(s)." + ("" if reachable else " Gateway unreachable: journal only.")
+    return success(result, text)
+
+
+def _attach_unknown(
+    journal: Any,
+    key_fp: str,
+    pending: list[Any],
+    job: Job,
+    extra: dict[str, Any],
+    created: int | None,
+) -> None:
+    """Link an "outcome unknown" row to the gateway job it most likely made."""
+    if created is None:
+        return
+    candidates = [
+        r
+        for r in pending
+        if r.model == job.model and abs(r.created_at - created) <= MATCH_WINDOW_SECONDS
+    ]
+    if not candidates:
+        return
+    best = min(candidates, key=lambda r: abs(r.created_at - created))
+    journal.attach_video_id(key_fp, best.row_id, job.video_id)
+    pending.remove(best)
+
+
+async def delete(ctx: Context, video_id: str) -> CallToolResult:
+    check_video_id(video_id)
+    state, gateway, key_fp = gateway_for(ctx)
+    await gateway.delete(video_id)
+    if state.journal is not None:
+        journal = state.journal
+        await anyio.to_thread.run_sync(lambda: journal.mark_deleted(key_fp, video_id))
+    result = DeleteResult(
+        video_id=video_id,
+        deleted=True,
+        next_step="Deleted at the gateway; local files were kept.",
+    )
+    return success(result, f"{video_id} deleted at the gateway.")
+
+
+async def models(ctx: Context, *, params: list[str] | None) -> CallToolResult:
+    state, gateway, key_fp = gateway_for(ctx)
+    listing, cached = await state.catalog.get(gateway, key_fp, tuple(sorted(params or [])))
+    summaries = [summarize(m) for m in listing.data]
+    result = ModelsResult(
+        models=summaries,
+        cached=cached,
+        next_step="Call create_video with one of these model ids and only its listed values.",
+    )
+    return success(
+        result, f"{len(summaries)} video model(s): " + ", ".join(s.id for s in summaries)
+    )

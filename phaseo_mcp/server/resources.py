@@ -1,0 +1,32 @@
+"""``phaseo://videos/{video_id}``: a job's current status as JSON."""
+
+from __future__ import annotations
+
+from mcp.server.mcpserver import Context, MCPServer
+
+from phaseo_mcp.errors import PhaseoError
+from phaseo_mcp.gateway.client import check_video_id
+from phaseo_mcp.gateway.models import Job
+from phaseo_mcp.server.results import video_result
+
+
+def register_resources(server: MCPServer) -> None:
+    @server.resource(
+        "phaseo://videos/{video_id}",
+        name="video_status",
+        title="Video job status",
+        description="The current status of a video job, as JSON (one gateway request).",
+        mime_type="application/json",
+    )
+    async def video_status(video_id: str, ctx: Context) -> str:
+        from phaseo_mcp.server.operations import gateway_for
+
+        try:
+            check_video_id(video_id)
+            _, gateway, _ = gateway_for(ctx)
+            job = Job.from_api(await gateway.get(video_id))
+        except PhaseoError as exc:
+            from mcp.server.mcpserver.exceptions import ResourceError
+
+            raise ResourceError(exc.message) from None
+        return video_result(job).model_dump_json(exclude_none=True)

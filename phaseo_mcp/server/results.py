@@ -1,0 +1,257 @@
+"""What the tools return: output models, ``next_step``/``next_call`` guidance, short text
+summaries, and the one place where errors become ``isError`` results."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mcp.types import CallToolResult, ContentBlock, TextContent
+from pydantic import BaseModel, ValidationError
+
+from phaseo_mcp.errors import FailureKind, PhaseoError
+from phaseo_mcp.gateway.models import Job, JobFailureKind, VideoStatus
+from phaseo_mcp.jobs.catalog import ModelSummary
+
+MAX_SUMMARY_CHARS = 500
+
+
+class NextCall(BaseModel):
+    """The exact tool call to make next."""
+
+    tool: str
+    arguments: dict[str, Any] = {}
+
+
+class Guidance(BaseModel):
+    next_step: str
+    next_call: NextCall | None = None
+
+
+class OutputSummary(BaseModel):
+    index: int
+    mime_type: str | None = None
+    bytes: int | None = None
+    sha256: str | None = None
+    url: str | None = None
+    expires_at: str | None = None
+
+
+class AssetInfo(BaseModel):
+    mime_type: str | None = None
+    bytes: int | None = None
+    sha256: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration_seconds: float | None = None
+
+
+class VideoResult(Guidance):
+    """A job's state: returned by create_video, get_video_status and wait_for_video."""
+
+    video_id: str
+    status: VideoStatus
+    gateway_status: str | None = None
+    terminal: bool
+    progress: float | None = None
+    poll_after_seconds: float | None = None
+    cost_usd: float | None = None
+    estimated_cost_usd: float | None = None
+    failure_kind: JobFailureKind | None = None
+    failure_message: str | None = None
+    model: str | None = None
+    created_at: str | None = None
+    output_count: int = 0
+    outputs: list[OutputSummary] = []
+    asset: dict[str, Any] | None = None  # mime_type, bytes, sha256, width, height, duration
+    budget_exhausted: bool | None = None
+    note: str | None = None
+
+
+class SavedFileInfo(BaseModel):
+    index: int
+    path: str | None = None
+    url: str | None = None
+    bytes: int | None = None
+    sha256: str | None = None
+    mime_type: str | None = None
+    expires_at: str | None = None
+    transferred: bool | None = None
+
+
+class DownloadResult(Guidance):
+    video_id: str
+    mode: str
+    files: list[SavedFileInfo]
+
+
+class JobSummary(BaseModel):
+    video_id: str | None
+    status: str | None
+    model: str | None = None
+    prompt: str | None = None
+    created_at: str | None = None
+    cost_usd: float | None = None
+    outcome_unknown: bool = False
+    deleted: bool = False
+    note: str | None = None
+
+
+class ListResult(Guidance):
+    videos: list[JobSummary]
+    gateway_reachable: bool
+    note: str | None = None
+
+
+class DeleteResult(Guidance):
+    video_id: str
+    deleted: bool
+
+
+class ModelsResult(Guidance):
+    models: list[ModelSummary]
+    cached: bool
+
+
+class ErrorResult(Guidance):
+    error: str
+    failure_kind: FailureKind
+    video_id: str | None = None
+    status: str | None = None
+
+
+def _wait_call(video_id: str) -> NextCall:
+    return NextCall(tool="wait_for_video", arguments={"video_id": video_id})
+
+
+def guidance_for(job: Job) -> Guidance:
+    vid = job.video_id
+    if job.status in ("queued", "processing"):
+        return Guidance(
+            next_step=(
+                f"Still rendering; call wait_for_video(video_id={vid!r}) — it returns within "
+                "its budget and can be called again until the job is done."
+            ),
+            next_call=_wait_call(vid),
+        )
+    if job.status == "completed":
+        return Guidance(
+            next_step=f"Ready: call download_video(video_id={vid!r}) to save it or get a link.",
+            next_call=NextCall(tool="download_video", arguments={"video_id": vid}),
+        )
+    if job.status == "unknown":
+        return Guidance(
+            next_step=(
+                f"The gateway reported an unrecognised status {job.gateway_status!r}; look "
+                "again with get_video_status in a little while, and do not create a new job."
+            ),
+            next_call=NextCall(tool="get_video_status", arguments={"video_id": vid}),
+        )
+    reason = job.failure_message or "no reason given"
+    steps = {
+        "content_refused": (
+            f"The provider's safety filter refused this video ({reason}). Do not retry the same "
+            "prompt: change the content or ask the user."
+        ),
+        "insufficient_funds": "The account ran out of funds; add credits before creating again.",
+        "expired": "The job expired; create it again if the user still wants it.",
+        "cancelled": "The job was cancelled; create it again if the user still wants it.",
+        "provider_error": (
+            f"The provider failed ({reason}). Creating it again starts a new paid job: ask the "
+            "user first, or pick another model."
+        ),
+    }
+    return Guidance(next_step=steps.get(job.failure_kind or "", f"The job failed ({reason})."))
+
+
+def video_result(job: Job, **extra: Any) -> VideoResult:
+    outputs = [
+        OutputSummary(
+            index=o.index,
+            mime_type=o.mime_type,
+            bytes=o.bytes,
+            sha256=o.sha256,
+            url=o.download_url,
+            expires_at=o.expires_at,
+        )
+        for o in job.outputs
+    ]
+    asset = AssetInfo.model_validate(job.asset.model_dump()).model_dump() if job.asset else None
+    guide = extra.pop("guidance", None) or guidance_for(job)
+    return VideoResult(
+        video_id=job.video_id,
+        status=job.status,
+        gateway_status=job.gateway_status,
+        terminal=job.terminal,
+        progress=job.progress,
+        poll_after_seconds=job.poll_after_seconds,
+        cost_usd=job.cost_usd,
+        failure_kind=job.failure_kind,
+        failure_message=job.failure_message,
+        model=job.model,
+        created_at=job.created_at,
+        output_count=len(outputs),
+        outputs=outputs,
+        asset=asset,
+        next_step=guide.next_step,
+        next_call=guide.next_call,
+        **extra,
+    )
+
+
+def summarize_video(r: VideoResult) -> str:
+    progress = f" {r.progress:.0f}%" if r.progress is not None and not r.terminal else ""
+    cost = f", cost ${r.cost_usd:.2f}" if r.cost_usd is not None else ""
+    if r.estimated_cost_usd is not None and r.cost_usd is None:
+        cost = f", estimated ${r.estimated_cost_usd:.2f}"
+    head = f"{r.video_id}: {r.status}{progress}{cost}."
+    return f"{head} {r.next_step}"[:MAX_SUMMARY_CHARS]
+
+
+def success(model: BaseModel, text: str, extra: list[ContentBlock] | None = None) -> CallToolResult:
+    content: list[ContentBlock] = [TextContent(type="text", text=text[:MAX_SUMMARY_CHARS])]
+    return CallToolResult(
+        content=content + (extra or []),
+        structured_content=model.model_dump(mode="json"),
+    )
+
+
+def failure(
+    message: str,
+    *,
+    kind: FailureKind = "other",
+    next_call: dict[str, Any] | None = None,
+    video_id: str | None = None,
+    status: str | None = None,
+) -> CallToolResult:
+    call = NextCall.model_validate(next_call) if next_call else None
+    payload = ErrorResult(
+        error=message,
+        failure_kind=kind,
+        video_id=video_id,
+        status=status,
+        next_step=message,
+        next_call=call,
+    )
+    return CallToolResult(
+        content=[TextContent(type="text", text=message)],
+        structured_content=payload.model_dump(mode="json"),
+        is_error=True,
+    )
+
+
+def from_exception(exc: PhaseoError, *, video_id: str | None = None) -> CallToolResult:
+    return failure(exc.message, kind=exc.failure_kind, next_call=exc.next_call, video_id=video_id)
+
+
+def describe_validation(exc: ValidationError, what: str) -> str:
+    """A pydantic error as one line per field, without echoing long input values."""
+    lines = []
+    for err in exc.errors(include_url=False, include_input=False)[:10]:
+        where = ".".join(str(p) for p in err["loc"]) or what
+        lines.append(f"{where}: {err['msg']}")
+    return f"Invalid {what}: " + "; ".join(lines) + ". Nothing was sent to the gateway."
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)

@@ -1,0 +1,305 @@
+"""The tools: arguments → jobs/gateway → results. Thin on purpose.
+
+(No ``from __future__ import annotations`` here: the SDK evaluates these signatures.)
+
+Descriptions are what the model reads: when to call, what comes back, what next.
+"""
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal, ParamSpec, cast
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import Field, ValidationError, WithJsonSchema
+from pydantic.fields import FieldInfo
+
+from phaseo_mcp.config import (
+    DEFAULT_WAIT_TIMEOUT_SECONDS,
+    MAX_URL_TTL_SECONDS,
+    MAX_WAIT_TIMEOUT_SECONDS,
+    MIN_URL_TTL_SECONDS,
+    MIN_WAIT_TIMEOUT_SECONDS,
+)
+from phaseo_mcp.errors import PhaseoError
+from phaseo_mcp.gateway.models import (
+    CreateVideoRequest,
+    InputReference,
+    OutputConfig,
+    ProviderRouting,
+    VideoStatus,
+    WebhookEndpoint,
+    WebhookUrl,
+)
+from phaseo_mcp.server import operations as ops
+from phaseo_mcp.server.results import (
+    DeleteResult,
+    DownloadResult,
+    ListResult,
+    ModelsResult,
+    VideoResult,
+    describe_validation,
+    failure,
+    from_exception,
+)
+
+P = ParamSpec("P")
+VideoId = Annotated[
+    str, Field(description="The video_id returned by create_video.", max_length=200)
+]
+
+
+def _api(name: str, description: str) -> Any:
+    """The request field's own constraints (one source: gateway/models.py) plus a description."""
+    return FieldInfo.merge_field_infos(
+        CreateVideoRequest.model_fields[name], description=description
+    )
+
+
+def guarded(
+    fn: Callable[P, Awaitable[CallToolResult]],
+) -> Callable[P, Awaitable[CallToolResult]]:
+    """Every failure becomes an ``isError`` result that says what to do; never a traceback."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
+        try:
+            return await fn(*args, **kwargs)
+        except PhaseoError as exc:
+            video_id = kwargs.get("video_id")
+            return from_exception(exc, video_id=video_id if isinstance(video_id, str) else None)
+        except ValidationError as exc:
+            return failure(describe_validation(exc, "arguments"), kind="invalid_input")
+
+    wrapper.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
+    return wrapper
+
+
+@guarded
+async def create_video(
+    ctx: Context,
+    model: Annotated[str, _api("model", "Model id from list_video_models.")],
+    prompt: Annotated[str, _api("prompt", "What the video shows.")],
+    duration: Annotated[int | None, _api("duration", "Seconds; one the model allows.")] = None,
+    size: Annotated[str | None, _api("size", "WIDTHxHEIGHT; not with resolution/ratio.")] = None,
+    resolution: Annotated[str | None, _api("resolution", "e.g. 720p, 1080p.")] = None,
+    aspect_ratio: Annotated[str | None, _api("aspect_ratio", "e.g. 16:9, 9:16, 1:1.")] = None,
+    seed: Annotated[int | None, _api("seed", "For repeatable output.")] = None,
+    sample_count: Annotated[int | None, _api("sample_count", "Videos to make (1-4).")] = None,
+    negative_prompt: Annotated[str | None, _api("negative_prompt", "What to avoid.")] = None,
+    generate_audio: Annotated[bool | None, _api("generate_audio", "Add audio.")] = None,
+    enhance_prompt: Annotated[bool | None, _api("enhance_prompt", "Let it rewrite.")] = None,
+    compression_quality: Annotated[int | None, _api("compression_quality", "0-100.")] = None,
+    person_generation: Annotated[
+        str | None, _api("person_generation", "Provider policy value.")
+    ] = None,
+    resize_mode: Annotated[str | None, _api("resize_mode", "Provider resize mode.")] = None,
+    input_references: Annotated[
+        list[InputReference] | None,
+        _api(
+            "input_references",
+            "Up to 8 of {type:'image_url', role?:first_frame|last_frame|reference|source|mask,"
+            " image_url:{url:'https://…'}}; R6 also {type:'video_url'|'audio_url', media_url:{url}}.",
+        ),
+        WithJsonSchema({"type": ["array", "null"], "items": {"type": "object"}, "maxItems": 8}),
+    ] = None,
+    provider_params: Annotated[
+        dict[str, Any] | None, _api("provider_params", "Provider-specific extras.")
+    ] = None,
+    output: Annotated[
+        OutputConfig | None,
+        _api("output", "{access: 'bytes'|'signed_url'|'both'} (default both)."),
+        WithJsonSchema({"type": ["object", "null"]}),
+    ] = None,
+    webhook: Annotated[
+        WebhookUrl | WebhookEndpoint | None,
+        _api("webhook", "{url:'https://…', secret?, events?} or (R6) {endpoint_id, events?}."),
+        WithJsonSchema({"type": ["object", "null"]}),
+    ] = None,
+    provider: Annotated[
+        ProviderRouting | None,
+        _api("provider", "Routing: {order?, only?, ignore?: [provider ids], include_alpha?}."),
+        WithJsonSchema({"type": ["object", "null"]}),
+    ] = None,
+    allow_duplicate: Annotated[
+        bool, Field(description="Create even if an identical job was made in the last 10 min.")
+    ] = False,
+) -> Annotated[CallToolResult, VideoResult]:
+    """Start a PAID video generation job; returns at once with video_id (no waiting).
+
+    Each call costs money: call it once per video the user asked for. Pick model and values
+    from list_video_models first. An identical request within 10 minutes is refused with
+    the earlier job (pass allow_duplicate=true only if the user wants another copy).
+    Returns the job (status queued/processing, estimated_cost_usd); next call
+    wait_for_video(video_id). If it reports "outcome unknown", call list_videos — never
+    create again."""
+    fields = {k: v for k, v in locals().items() if k in CreateVideoRequest.model_fields}
+    req = CreateVideoRequest.model_validate({k: v for k, v in fields.items() if v is not None})
+    return await ops.create(ctx, req, allow_duplicate=allow_duplicate)
+
+
+@guarded
+async def get_video_status(
+    ctx: Context, video_id: VideoId
+) -> Annotated[CallToolResult, VideoResult]:
+    """Look at a job once, right now (one request, no waiting).
+
+    Returns status (queued, processing, completed, failed, cancelled, expired, unknown),
+    progress, cost, outputs (signed URLs when the job has them) and next_call. To wait for
+    completion use wait_for_video instead of calling this in a loop."""
+    return await ops.status(ctx, video_id)
+
+
+@guarded
+async def wait_for_video(
+    ctx: Context,
+    video_id: VideoId,
+    timeout_seconds: Annotated[
+        int,
+        Field(
+            ge=MIN_WAIT_TIMEOUT_SECONDS,
+            le=MAX_WAIT_TIMEOUT_SECONDS,
+            description="Longest wait in this call, 1-600 s (default 50 fits client limits).",
+        ),
+    ] = DEFAULT_WAIT_TIMEOUT_SECONDS,
+) -> Annotated[CallToolResult, VideoResult]:
+    """Wait for a job to finish, polling at the gateway's pace and sending progress.
+
+    Returns when the job completes or fails, or when timeout_seconds runs out — then the
+    result is normal (not an error) with next_call = wait_for_video again. On completion
+    next_call is download_video; on failure the result says why (failure_kind)."""
+    return await ops.wait(ctx, video_id, timeout_seconds)
+
+
+@guarded
+async def download_video(
+    ctx: Context,
+    video_id: VideoId,
+    index: Annotated[
+        int | None, Field(ge=0, le=16, description="Output index; omit for every output.")
+    ] = None,
+    filename: Annotated[
+        str | None,
+        Field(max_length=200, description="Bare file name in the output directory (no folders)."),
+    ] = None,
+    mode: Annotated[
+        Literal["file", "url"] | None,
+        Field(
+            description=(
+                "file: save into the server's output directory (default on stdio); url: "
+                "signed links only (default over HTTP)."
+            )
+        ),
+    ] = None,
+    overwrite: Annotated[bool, Field(description="Replace a different existing file.")] = False,
+    ttl_seconds: Annotated[
+        int | None,
+        Field(
+            ge=MIN_URL_TTL_SECONDS, le=MAX_URL_TTL_SECONDS, description="url mode: link lifetime."
+        ),
+    ] = None,
+) -> Annotated[CallToolResult, DownloadResult]:
+    """Get a completed video: a verified file on disk (mode=file) or signed links (mode=url).
+
+    Files are checked (size, sha256), written atomically, and returned with their path and
+    as resource links; calling again for the same file transfers nothing. Links expire
+    (expires_at). If the job is not completed yet, call wait_for_video first."""
+    return await ops.download(
+        ctx,
+        video_id,
+        index=index,
+        filename=filename,
+        mode=mode,
+        overwrite=overwrite,
+        ttl_seconds=ttl_seconds,
+    )
+
+
+@guarded
+async def list_videos(
+    ctx: Context,
+    status: Annotated[
+        list[VideoStatus] | None, Field(description="Only jobs in these statuses.")
+    ] = None,
+    limit: Annotated[int, Field(ge=1, le=100, description="Most recent N jobs.")] = 20,
+) -> Annotated[CallToolResult, ListResult]:
+    """List this key's video jobs, newest first: the local journal merged with the gateway.
+
+    Use it to find a job after a timeout, an "outcome unknown" create, or a restart —
+    instead of creating again. Works offline from the journal (says so)."""
+    return await ops.list_jobs(ctx, statuses=status, limit=limit)
+
+
+@guarded
+async def delete_video(ctx: Context, video_id: VideoId) -> Annotated[CallToolResult, DeleteResult]:
+    """Delete a finished job's record and outputs at the gateway (cannot be undone).
+
+    Only for terminal jobs (completed or failed); running jobs cannot be cancelled or
+    deleted. Files already saved locally are kept."""
+    return await ops.delete(ctx, video_id)
+
+
+@guarded
+async def list_video_models(
+    ctx: Context,
+    params: Annotated[
+        list[str] | None,
+        Field(description="Only models supporting all of these parameters, e.g. ['seed']."),
+    ] = None,
+) -> Annotated[CallToolResult, ModelsResult]:
+    """List the video models with the values each allows (durations, resolutions, aspect
+    ratios, sample counts, audio, reference roles) and its price.
+
+    Call this before create_video and use only values listed for the chosen model."""
+    return await ops.models(ctx, params=params)
+
+
+READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
+TOOLS: list[tuple[Callable[..., Any], str, ToolAnnotations]] = [
+    (
+        create_video,
+        "Create video (paid)",
+        ToolAnnotations(
+            read_only_hint=False,
+            destructive_hint=False,
+            idempotent_hint=False,
+            open_world_hint=True,
+        ),
+    ),
+    (get_video_status, "Get video status", READ),
+    (wait_for_video, "Wait for video", READ),
+    (
+        download_video,
+        "Download video",
+        ToolAnnotations(
+            read_only_hint=False,
+            destructive_hint=True,
+            idempotent_hint=True,
+            open_world_hint=True,
+        ),
+    ),
+    (list_videos, "List video jobs", READ),
+    (
+        delete_video,
+        "Delete video",
+        ToolAnnotations(
+            read_only_hint=False,
+            destructive_hint=True,
+            idempotent_hint=True,
+            open_world_hint=True,
+        ),
+    ),
+    (list_video_models, "List video models", READ),
+]
+
+
+def register_tools(server: MCPServer) -> None:
+    for fn, title, hints in TOOLS:
+        server.add_tool(
+            fn,
+            name=fn.__name__,
+            title=title,
+            description=inspect.cleandoc(cast(str, fn.__doc__)),
+            annotations=hints,
+        )

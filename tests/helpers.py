@@ -1,0 +1,66 @@
+"""Small test helpers shared by the server tests."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import Any
+
+from mcp import Client
+from mcp.types import CallToolResult
+
+from phaseo_mcp.config import RetryPolicy, Settings
+
+TEST_KEY = "phaseo_v1_sk_test01_s3cretvalue0123456789"
+TIME_SCALE = 100.0
+
+
+def make_settings(base_url: str, output_dir: Path, state_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "api_key": TEST_KEY,
+        "base_url": base_url,
+        "output_dir": output_dir,
+        "state_dir": state_dir,
+        "time_scale": TIME_SCALE,
+        "retry": RetryPolicy(zero_waits=True),
+        "log_level": "DEBUG",
+    }
+    values.update(overrides)
+    return Settings.model_validate(values)
+
+
+async def call(client: Client, tool: str, args: dict[str, Any], **kw: Any) -> CallToolResult:
+    return await client.call_tool(tool, args, **kw)
+
+
+def data(result: CallToolResult) -> dict[str, Any]:
+    assert result.structured_content is not None, result.content
+    return dict(result.structured_content)
+
+
+def text(result: CallToolResult) -> str:
+    return "\n".join(getattr(block, "text", "") for block in result.content)
+
+
+def mp4_boxes(path: Path) -> list[str]:
+    """Top-level ISO-BMFF box types of a file, refusing anything malformed."""
+    raw = path.read_bytes()
+    boxes: list[str] = []
+    offset = 0
+    while offset < len(raw):
+        if offset + 8 > len(raw):
+            raise ValueError("truncated box header")
+        size, kind = struct.unpack(">I4s", raw[offset : offset + 8])
+        if size == 1:
+            size = struct.unpack(">Q", raw[offset + 8 : offset + 16])[0]
+        elif size == 0:
+            size = len(raw) - offset
+        if size < 8 or offset + size > len(raw):
+            raise ValueError(f"bad box size {size} at {offset}")
+        boxes.append(kind.decode("latin-1"))
+        offset += size
+    return boxes
+
+
+def files_under(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}

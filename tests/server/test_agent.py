@@ -1,0 +1,115 @@
+"""A scripted agent that only uses what the tools tell it: models from list_video_models,
+then nothing but next_call. It must reach a file in at most 4 calls on the happy path and
+stop correctly on every other path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from helpers import call, data, make_settings, text
+from phaseo_mcp.emulator import EmulatorHandle, JobPlan
+from phaseo_mcp.server.app import build_server
+
+pytestmark = pytest.mark.anyio
+REQUEST = {"seconds": 8, "ratio": "16:9", "prompt": "a sunrise over a lake"}
+
+
+async def run_agent(client: Client, request: dict[str, Any]) -> list[tuple[str, dict, bool]]:
+    """Returns the (tool, structured result, is_error) of each call made."""
+    calls: list[tuple[str, dict, bool]] = []
+    models = await call(client, "list_video_models", {})
+    calls.append(("list_video_models", data(models), models.is_error))
+    choice = next(
+        m
+        for m in data(models)["models"]
+        if (m["durations"] is None or request["seconds"] in m["durations"])
+        and (m["aspect_ratios"] is None or request["ratio"] in m["aspect_ratios"])
+    )
+    step: dict[str, Any] | None = {
+        "tool": "create_video",
+        "arguments": {
+            "model": choice["id"],
+            "prompt": request["prompt"],
+            "duration": request["seconds"],
+            "aspect_ratio": request["ratio"],
+            **request.get("extra", {}),
+        },
+    }
+    while step is not None and len(calls) < 12:
+        result = await call(client, step["tool"], step["arguments"])
+        body = data(result)
+        calls.append((step["tool"], body, bool(result.is_error)))
+        if step["tool"] == "download_video" and not result.is_error:
+            break
+        step = body.get("next_call")
+    return calls
+
+
+async def test_happy_path_takes_four_calls(client: Client, output_dir: Path) -> None:
+    calls = await run_agent(client, REQUEST)
+    assert [c[0] for c in calls] == [
+        "list_video_models", "create_video", "wait_for_video", "download_video",
+    ]
+    path = Path(calls[-1][1]["files"][0]["path"])
+    assert path.parent == output_dir and path.read_bytes()[4:8] == b"ftyp"
+
+
+async def test_job_outliving_one_wait_budget_needs_one_more_wait(
+    client: Client, emulator: EmulatorHandle
+) -> None:
+    emulator.plan_next_job(JobPlan(seconds=80))
+    calls = await run_agent(client, REQUEST)
+    tools = [c[0] for c in calls]
+    assert tools[:2] == ["list_video_models", "create_video"]
+    assert tools.count("wait_for_video") >= 2 and tools[-1] == "download_video"
+    assert calls[2][1]["budget_exhausted"] is True and not calls[-1][2]
+
+
+async def test_failed_job_stops_with_the_reason(client: Client, emulator: EmulatorHandle) -> None:
+    emulator.plan_next_job(JobPlan(outcome="provider_error"))
+    calls = await run_agent(client, REQUEST)
+    last_tool, last, _ = calls[-1]
+    assert last_tool == "wait_for_video" and last["status"] == "failed"
+    assert last["failure_kind"] == "provider_error" and last["next_call"] is None
+    assert emulator.counters["create"] == 1
+
+
+async def test_guardrail_refusal_stops_without_retrying(
+    client: Client, emulator: EmulatorHandle
+) -> None:
+    emulator.faults.add(route="create", kind="http", status=403)
+    calls = await run_agent(client, REQUEST)
+    assert [c[0] for c in calls] == ["list_video_models", "create_video"]
+    assert calls[-1][2] and calls[-1][1]["failure_kind"] == "content_refused"
+    assert emulator.counters["create"] == 1
+
+
+async def test_unsupported_parameter_is_refused_with_allowed_values(
+    client: Client, emulator: EmulatorHandle
+) -> None:
+    models = data(await call(client, "list_video_models", {}))["models"]
+    model = next(m for m in models if m["durations"] and 5 not in m["durations"])
+    result = await call(
+        client, "create_video", {"model": model["id"], "prompt": "x", "duration": 5}
+    )
+    assert result.is_error
+    for allowed in model["durations"]:
+        assert str(allowed) in text(result)
+    assert data(result)["next_call"]["tool"] == "list_video_models"
+    assert emulator.counters["create"] == 0
+
+
+async def test_create_over_the_cost_ceiling_is_refused_with_the_estimate(
+    emulator: EmulatorHandle, output_dir: Path, state_dir: Path
+) -> None:
+    settings = make_settings(emulator.base_url, output_dir, state_dir, max_cost_usd=0.01)
+    async with Client(build_server(settings)) as client:
+        calls = await run_agent(client, REQUEST)
+    assert calls[-1][0] == "create_video" and calls[-1][2]
+    assert calls[-1][1]["failure_kind"] == "over_budget"
+    assert "$" in calls[-1][1]["error"] and "PHASEO_MAX_COST_USD" in calls[-1][1]["error"]
+    assert emulator.counters["create"] == 0

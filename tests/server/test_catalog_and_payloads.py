@@ -1,0 +1,157 @@
+"""list_video_models, the capability check, cost estimates, and payload sizes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from mcp import Client
+
+from helpers import call, data, text
+from phaseo_mcp.emulator import EmulatorHandle, JobPlan
+from phaseo_mcp.server.app import INSTRUCTIONS
+
+pytestmark = pytest.mark.anyio
+
+
+async def _models(client: Client, **args: object) -> list[dict]:
+    result = await call(client, "list_video_models", dict(args))
+    assert not result.is_error, text(result)
+    return list(data(result)["models"])
+
+
+async def test_models_are_summarised_compactly_from_both_alias_forms(client: Client) -> None:
+    models = await _models(client)
+    ids = {m["id"] for m in models}
+    assert {"google/veo-3.1-lite", "openai/sora-2"} <= ids
+    constrained = [m for m in models if m["durations"]]
+    assert len(constrained) >= 3  # models using supported_params* and supported_parameters*
+    assert any(m["price_per_second_usd"] or m["price_per_video_usd"] for m in models)
+
+
+async def test_params_filter_is_passed_to_the_gateway(
+    client: Client, emulator: EmulatorHandle
+) -> None:
+    everything = await _models(client)
+    with_audio = await _models(client, params=["generate_audio"])
+    assert 0 < len(with_audio) < len(everything)
+    assert emulator.counters["models"] == 2
+
+
+async def test_catalogue_is_cached(client: Client, emulator: EmulatorHandle) -> None:
+    first = await call(client, "list_video_models", {})
+    second = await call(client, "list_video_models", {})
+    assert data(first)["cached"] is False and data(second)["cached"] is True
+    assert emulator.counters["models"] == 1
+    await call(client, "create_video", {"model": "openai/sora-2", "prompt": "x", "duration": 4})
+    assert emulator.counters["models"] == 1  # the create check used the cache too
+
+
+async def test_estimate_is_price_times_duration_times_samples(client: Client) -> None:
+    models = {m["id"]: m for m in await _models(client)}
+    veo = models["google/veo-3.1-lite"]
+    samples = max(veo["sample_counts"] or [1])
+    result = data(
+        await call(
+            client,
+            "create_video",
+            {"model": veo["id"], "prompt": "x", "duration": 8, "sample_count": samples},
+        )
+    )
+    expected = veo["price_per_second_usd"] * 8 * samples
+    assert result["estimated_cost_usd"] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"resolution": "4K"},
+        {"sample_count": 4},
+        {"aspect_ratio": "1:1"},
+    ],
+)
+async def test_values_outside_the_catalogue_are_refused_before_any_post(
+    client: Client, emulator: EmulatorHandle, bad: dict
+) -> None:
+    models = {m["id"]: m for m in await _models(client)}
+    veo = models["google/veo-3.1-lite"]
+    key, value = next(iter(bad.items()))
+    listed = {"resolution": "resolutions", "sample_count": "sample_counts",
+              "aspect_ratio": "aspect_ratios"}[key]
+    assert veo[listed] and value not in veo[listed]  # the emulator's catalogue disallows it
+    result = await call(
+        client, "create_video", {"model": veo["id"], "prompt": "x", "duration": 8, **bad}
+    )
+    assert result.is_error and key in text(result)
+    assert emulator.counters["create"] == 0
+
+
+async def test_image_reference_on_text_only_model_is_refused(
+    client: Client, emulator: EmulatorHandle
+) -> None:
+    models = await _models(client)
+    text_only = next(m for m in models if "image" not in m["inputs"])
+    ref = {"type": "image_url", "role": "first_frame", "image_url": {"url": "https://e.com/a.png"}}
+    result = await call(
+        client,
+        "create_video",
+        {"model": text_only["id"], "prompt": "x", "input_references": [ref]},
+    )
+    assert result.is_error and "image_url" in text(result)
+    assert emulator.counters["create"] == 0
+
+
+async def test_unreachable_catalogue_lets_create_through_and_says_so(
+    client: Client, emulator: EmulatorHandle
+) -> None:
+    emulator.faults.add(route="models", kind="http", status=503, count=20)
+    result = await call(client, "create_video", {"model": "openai/sora-2", "prompt": "x"})
+    assert not result.is_error, text(result)
+    assert "not checked" in data(result)["note"]
+    assert emulator.counters["create"] == 1
+
+
+async def test_tools_list_is_compact_and_every_argument_described(client: Client) -> None:
+    tools = (await client.list_tools()).tools
+    size = len(json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True)
+                           for t in tools]))
+    assert size <= 12 * 1024, size
+    for tool in tools:
+        assert tool.title and tool.description and tool.output_schema
+        assert tool.annotations is not None
+        for name, prop in tool.input_schema["properties"].items():
+            assert prop.get("description"), f"{tool.name}.{name} has no description"
+
+
+async def test_status_text_is_short_and_structured_content_carries_details(
+    client: Client, emulator: EmulatorHandle
+) -> None:
+    emulator.plan_next_job(JobPlan(seconds=1000))
+    created = await call(client, "create_video", {"model": "openai/sora-2", "prompt": "x"})
+    status = await call(client, "get_video_status", {"video_id": data(created)["video_id"]})
+    assert len(text(status).encode()) < 600
+    assert "base64" not in text(status)
+    assert data(status)["next_step"] and data(status)["poll_after_seconds"]
+
+
+async def test_annotations_are_truthful(client: Client) -> None:
+    tools = {t.name: t.annotations for t in (await client.list_tools()).tools}
+    assert tools["create_video"].read_only_hint is False
+    assert tools["create_video"].idempotent_hint is False
+    assert tools["get_video_status"].read_only_hint is True
+    assert tools["wait_for_video"].read_only_hint is True
+    assert tools["delete_video"].destructive_hint is True
+    assert all(a.open_world_hint for a in tools.values())
+
+
+async def test_instructions_describe_the_workflow(client: Client) -> None:
+    assert "create_video" in INSTRUCTIONS and "wait_for_video" in INSTRUCTIONS
+    info = client.server_info if hasattr(client, "server_info") else None
+    assert info is None or info.name == "phaseo-mcp"
+
+
+async def test_status_resource_returns_the_job(client: Client) -> None:
+    created = data(await call(client, "create_video", {"model": "openai/sora-2", "prompt": "x"}))
+    resource = await client.read_resource(f"phaseo://videos/{created['video_id']}")
+    body = json.loads(resource.contents[0].text)
+    assert body["video_id"] == created["video_id"] and "status" in body
