@@ -15,6 +15,7 @@ from phaseo_mcp.server.app import build_server
 
 from helpers import TEST_KEY, TIME_SCALE, make_settings
 
+pytest_plugins = ["pgfixture"]
 OTHER_KEY = "phaseo_v1_sk_test02_othersecret9876543210"
 # Tests run the emulator and the server with the same speed-up (TIME_SCALE), so a 10 s job
 # takes 0.1 s of real time.

@@ -1,0 +1,94 @@
+"""The journal's one schema, for both stores, and the transaction interface stores supply.
+
+Only the auto-numbered primary key is spelt differently per store. Booleans are INTEGER 0/1
+and the request is JSON text in both, so a row reads back the same from either store.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from phaseo_mcp.jobs.journal import JobRecord, JournalError
+
+SCHEMA_VERSION = 1
+
+
+class Transaction(Protocol):
+    """One open transaction of a store; SQL uses ``?`` placeholders."""
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None: ...
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int: ...
+
+
+# One schema for both stores; only the auto-numbered primary key is spelt differently.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS journal_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+    row_id {pk}, key_fingerprint TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    base_url TEXT NOT NULL, state TEXT NOT NULL, video_id TEXT, status TEXT, model TEXT,
+    prompt TEXT, request TEXT NOT NULL, cost_usd DOUBLE PRECISION, error TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0, created_at DOUBLE PRECISION NOT NULL,
+    updated_at DOUBLE PRECISION NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_video ON jobs (key_fingerprint, video_id)
+    WHERE video_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_recent ON jobs (key_fingerprint, created_at);
+CREATE INDEX IF NOT EXISTS jobs_updated ON jobs (updated_at);
+CREATE TABLE IF NOT EXISTS duplicate_guards (
+    key_fingerprint TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    row_id BIGINT NOT NULL REFERENCES jobs (row_id) ON DELETE CASCADE,
+    claimed_at DOUBLE PRECISION NOT NULL, released INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (key_fingerprint, fingerprint));
+CREATE INDEX IF NOT EXISTS guards_row ON duplicate_guards (row_id);
+CREATE TABLE IF NOT EXISTS status_history (
+    id {pk}, row_id BIGINT NOT NULL REFERENCES jobs (row_id) ON DELETE CASCADE,
+    status TEXT NOT NULL, cost_usd DOUBLE PRECISION, error TEXT,
+    recorded_at DOUBLE PRECISION NOT NULL);
+CREATE INDEX IF NOT EXISTS history_row ON status_history (row_id);
+CREATE TABLE IF NOT EXISTS downloads (
+    id {pk}, row_id BIGINT NOT NULL REFERENCES jobs (row_id) ON DELETE CASCADE,
+    key_fingerprint TEXT NOT NULL, video_id TEXT NOT NULL, variant_index INTEGER NOT NULL,
+    path TEXT NOT NULL, size BIGINT NOT NULL, sha256 TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL);
+CREATE INDEX IF NOT EXISTS downloads_video ON downloads (key_fingerprint, video_id);
+"""
+
+COLUMNS = (
+    "row_id, key_fingerprint, fingerprint, base_url, state, video_id, status, model, prompt, "
+    "request, cost_usd, error, deleted, created_at, updated_at"
+)
+SELECT_JOBS = f"SELECT {COLUMNS} FROM jobs"
+INSERT_JOB = (
+    "INSERT INTO jobs (key_fingerprint, fingerprint, base_url, state, video_id, status, model, "
+    "prompt, request, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+RELEASE_GUARD = "UPDATE duplicate_guards SET released = 1 WHERE row_id = ?"
+
+
+def schema_statements(pk: str) -> list[str]:
+    return [s.strip() for s in SCHEMA.format(pk=pk).split(";") if s.strip()]
+
+
+def check_schema(tx: Transaction) -> None:
+    """Record the schema version; refuse a journal written by a newer phaseo-mcp."""
+    tx.run(
+        "INSERT INTO journal_meta (name, value) VALUES ('schema_version', ?) "
+        "ON CONFLICT (name) DO NOTHING",
+        (str(SCHEMA_VERSION),),
+    )
+    row = tx.one("SELECT value FROM journal_meta WHERE name = 'schema_version'")
+    if row is not None and int(row[0]) > SCHEMA_VERSION:
+        raise JournalError(
+            f"the job journal has schema version {row[0]}, newer than this phaseo-mcp "
+            f"understands ({SCHEMA_VERSION}); upgrade phaseo-mcp or point it at another journal",
+            failure_kind="config",
+        )
+
+
+def job_record(row: tuple[Any, ...]) -> JobRecord:
+    values = dict(zip(COLUMNS.split(", "), row, strict=True))
+    values["request"] = json.loads(values["request"])
+    values["deleted"] = bool(values["deleted"])
+    return JobRecord.model_validate(values)

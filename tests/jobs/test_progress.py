@@ -1,0 +1,49 @@
+"""Progress values rise strictly and heartbeats never pass the next real value."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from phaseo_mcp.gateway.models import Job
+from phaseo_mcp.jobs.wait import ProgressReporter
+
+pytestmark = pytest.mark.anyio
+
+
+def _job(status: str, progress: float | None) -> Job:
+    return Job(video_id="G-1", status=status, gateway_status=status, progress=progress,
+               poll_after_seconds=2)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", range(20))
+async def test_series_is_strictly_increasing_and_heartbeats_stay_below_next_real(seed: int) -> None:
+    rng = random.Random(seed)
+    seen: list[float] = []
+
+    async def record(value: float, message: str) -> None:
+        seen.append(value)
+
+    reporter = ProgressReporter(record)
+    real = 0
+    heartbeats: list[tuple[float, list[float]]] = []
+    for _ in range(30):
+        real = min(99, real + rng.choice([0, 0, 1, 5, 10]))
+        await reporter.real_value(_job("processing", real if rng.random() > 0.2 else None))
+        start = len(seen)
+        for _ in range(rng.randint(0, 5)):
+            await reporter.heartbeat("working")
+        heartbeats.append((real, seen[start:]))
+    await reporter.real_value(_job("completed", 100))
+    assert all(b > a for a, b in zip(seen, seen[1:], strict=False))
+    assert seen[-1] == 100
+    # a heartbeat after real value r never reaches r + 1, so it cannot pass the next real value
+    assert all(v < r + 1 for r, values in heartbeats for v in values)
+
+
+async def test_no_callback_means_nothing_happens() -> None:
+    reporter = ProgressReporter(None)
+    await reporter.real_value(_job("processing", 50))
+    await reporter.heartbeat("x")
+    assert reporter.last is None
