@@ -127,11 +127,15 @@ def main(argv: list[str] | None = None) -> int:
         from phaseo_mcp.demo import run_demo
 
         return run_demo(output_dir=args.output_dir)
-    settings = _settings(args)
     if command == "doctor":
-        from phaseo_mcp.doctor import run_doctor
+        from phaseo_mcp.doctor import report_settings_error, run_doctor
 
+        try:
+            settings = _settings(args)
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError too
+            return report_settings_error(exc)
         return run_doctor(settings)
+    settings = _settings(args)
     if command == "journal":
         from phaseo_mcp.jobs.journal import open_journal
 

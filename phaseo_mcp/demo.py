@@ -39,8 +39,8 @@ async def _drive(base_url: str, output_dir: Path, state_dir: Path) -> Path:
     }
     params = StdioServerParameters(command=sys.executable, args=["-m", "phaseo_mcp"], env=env)
 
-    async def progress(value: float, total: float | None, message: str | None) -> None:
-        _bar(value, message)
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        _bar(progress, message)
 
     async with Client(params) as client:
         print("1. list_video_models")
@@ -66,7 +66,7 @@ async def _drive(base_url: str, output_dir: Path, state_dir: Path) -> Path:
             waited = await client.call_tool(
                 "wait_for_video",
                 {"video_id": video_id, "timeout_seconds": 50},
-                progress_callback=progress,
+                progress_callback=on_progress,
             )
             job = waited.structured_content or {}
             if waited.is_error or job.get("terminal"):

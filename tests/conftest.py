@@ -13,10 +13,9 @@ from phaseo_mcp.config import Settings
 from phaseo_mcp.emulator import EmulatorConfig, EmulatorHandle, running_emulator
 from phaseo_mcp.server.app import build_server
 
-from helpers import TEST_KEY, TIME_SCALE, make_settings
+from helpers import OTHER_KEY, TEST_KEY, TIME_SCALE, make_settings
 
 pytest_plugins = ["pgfixture"]
-OTHER_KEY = "phaseo_v1_sk_test02_othersecret9876543210"
 # Tests run the emulator and the server with the same speed-up (TIME_SCALE), so a 10 s job
 # takes 0.1 s of real time.
 __all__ = ["OTHER_KEY", "TEST_KEY"]

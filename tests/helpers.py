@@ -12,6 +12,7 @@ from mcp.types import CallToolResult
 from phaseo_mcp.config import RetryPolicy, Settings
 
 TEST_KEY = "phaseo_v1_sk_test01_s3cretvalue0123456789"
+OTHER_KEY = "phaseo_v1_sk_test02_othersecret9876543210"
 TIME_SCALE = 100.0
 
 

@@ -66,7 +66,10 @@ class ContentStream:
         self.content_length = int(length) if length and length.isdigit() else None
         self.mime_type = response.headers.get("content-type", "").split(";")[0].strip() or None
 
-    async def chunks(self, chunk_size: int) -> AsyncIterator[bytes]:
+    async def chunks(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        """The body as it arrives. Leave ``chunk_size`` unset for bulk transfers: httpx
+        re-chunks through a growing BytesIO that copies every byte twice (bench/: that cost
+        ~45 % of a 512 MiB download's time)."""
         try:
             async for chunk in self.response.aiter_bytes(chunk_size):
                 yield chunk

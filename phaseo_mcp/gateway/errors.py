@@ -60,7 +60,11 @@ def gateway_error(
         message = f"The gateway rejected {subject} as invalid ({code}): {description}"
         if details:
             message += f" Details: {details}."
-        message += " Fix the arguments and call again; no job was created."
+        message += (
+            " Fix the arguments and call again; no job was created."
+            if video_id is None
+            else " Nothing was changed."
+        )
     elif status == 401:
         kind = "auth"
         message = f"The gateway rejected the API key (401 {code}). {KEY_HELP}"

@@ -84,10 +84,19 @@ def _constraint(cap: ModelCapability, field: str) -> dict[str, Any] | None:
     return None
 
 
+MAX_EXPANDED_RANGE = 16
+
+
 def _values(cap: ModelCapability, field: str) -> list[Any] | None:
-    entry = _constraint(cap, field)
-    values = entry.get("values") if entry else None
-    return list(values) if isinstance(values, list) and values else None
+    """An explicit list of allowed values: ``values``, or a small integer ``min``–``max``."""
+    entry = _constraint(cap, field) or {}
+    values = entry.get("values")
+    if isinstance(values, list) and values:
+        return list(values)
+    lo, hi = entry.get("min"), entry.get("max")
+    if isinstance(lo, int) and isinstance(hi, int) and 0 <= hi - lo < MAX_EXPANDED_RANGE:
+        return list(range(lo, hi + 1))
+    return None
 
 
 def _supports(cap: ModelCapability, names: tuple[str, ...]) -> bool:

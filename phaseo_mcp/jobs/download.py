@@ -75,7 +75,7 @@ async def _fetch_once(
     async with gateway.open_content(video_id, index=index, signed_url=signed_url) as stream:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         with os.fdopen(fd, "wb") as fh:
-            async for chunk in stream.chunks(DOWNLOAD_CHUNK_BYTES):
+            async for chunk in stream.chunks():  # as received: re-chunking only adds copies
                 fh.write(chunk)
                 digest.update(chunk)
                 size += len(chunk)

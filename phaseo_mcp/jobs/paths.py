@@ -100,7 +100,10 @@ def target_name(
     check_filename(filename)
     stem, suffix = os.path.splitext(filename)
     if suffix and suffix.lower() not in VIDEO_EXTENSIONS.values():
-        stem, suffix = filename, ""
+        raise InputError(
+            f"filename {filename[:60]!r} has the extension {suffix[:10]!r}; use "
+            f"{', '.join(sorted(set(VIDEO_EXTENSIONS.values())))} or no extension at all."
+        )
     suffix = suffix or ext
     if many and index > 0:
         stem = f"{stem}-{index}"

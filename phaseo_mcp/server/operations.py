@@ -217,8 +217,8 @@ async def download(
     ttl_seconds: int | None,
 ) -> CallToolResult:
     check_video_id(video_id)
-    if filename is not None:
-        paths.check_filename(filename)
+    if filename is not None:  # refuse a bad name before anything is requested
+        paths.target_name(video_id, 0, None, filename, many=False)
     state, gateway, key_fp = gateway_for(ctx)
     mode = mode or state.settings.default_download_mode
     root = paths.prepare_output_dir(state.settings.output_dir) if mode == "file" else None
@@ -260,7 +260,7 @@ async def download(
         guide = "Hand the url(s) to the user before they expire; call again for fresh links."
     else:
         assert root is not None
-        many = len(job.outputs) > 1
+        many = index is None and len(job.outputs) > 1
         for out in outputs:
             info = await _save_one(
                 state, gateway, key_fp, job, out, root, filename, many, overwrite

@@ -7,10 +7,15 @@ temp file, the journal is closed) and the process exits promptly.
 from __future__ import annotations
 
 import argparse
+import io
 import logging
+import os
 import signal
+import sys
 
 import anyio
+from mcp.server.mcpserver import MCPServer
+from mcp.server.stdio import stdio_server
 
 from phaseo_mcp.config import Settings
 from phaseo_mcp.logs import configure_logging
@@ -18,22 +23,50 @@ from phaseo_mcp.logs import configure_logging
 log = logging.getLogger(__name__)
 
 
+class _CancellableStdin(anyio.AsyncFile[str]):
+    """stdin whose pending read can be abandoned, so a signal can stop the server.
+
+    The SDK's own stdin reader waits in a worker thread that no cancellation can interrupt,
+    which would keep a stopped server alive until the client closed the pipe.
+    """
+
+    async def readline(self) -> str:
+        return await anyio.to_thread.run_sync(self.wrapped.readline, abandon_on_cancel=True)
+
+
+async def _serve_stdio(server: MCPServer) -> None:
+    stdin = _CancellableStdin(
+        io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    )
+    lowlevel = server._lowlevel_server  # what MCPServer.run_stdio_async runs, with our stdin
+    async with stdio_server(stdin=stdin) as (read_stream, write_stream):
+        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+
+
 async def _stdio(settings: Settings) -> None:
     from phaseo_mcp.server.app import build_server
 
     server = build_server(settings)
+    stopped_by: list[int] = []
     async with anyio.create_task_group() as tg:
 
         async def on_signal() -> None:
             with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                 async for signum in signals:
                     log.info("signal %d: stopping", signum)
+                    stopped_by.append(signum)
                     tg.cancel_scope.cancel()
                     return
 
         tg.start_soon(on_signal)
-        await server.run_stdio_async()
+        await _serve_stdio(server)
         tg.cancel_scope.cancel()
+    if stopped_by:
+        # Every tool call has been cancelled and cleaned up and the lifespan has closed the
+        # journal. Only the abandoned thread blocked reading stdin is left: leave without
+        # waiting for it (interpreter shutdown would join it until the client closes stdin).
+        logging.shutdown()
+        os._exit(0)
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:

@@ -99,8 +99,8 @@ async def create_video(
         list[InputReference] | None,
         _api(
             "input_references",
-            "Up to 8 of {type:'image_url', role?:first_frame|last_frame|reference|source|mask,"
-            " image_url:{url:'https://…'}}; R6 also {type:'video_url'|'audio_url', media_url:{url}}.",
+            "Up to 8 of {type:'image_url', role?:first_frame|last_frame|reference|source|mask, "
+            "image_url:{url:'https://…'}}; R6: {type:'video_url'|'audio_url', media_url:{url}}.",
         ),
         WithJsonSchema({"type": ["array", "null"], "items": {"type": "object"}, "maxItems": 8}),
     ] = None,

@@ -64,8 +64,12 @@ def test_cost_falls_back_to_the_billing_summary() -> None:
 
 def test_completed_job_without_outputs_still_has_output_zero() -> None:
     obj = VideoObject.model_validate(
-        {"id": "G-3", "status": "completed", "content_url": "https://x/v1/videos/G-3/content",
-         "asset": {"bytes": 10, "sha256": "ab", "mime_type": "video/mp4"}}
+        {
+            "id": "G-3",
+            "status": "completed",
+            "content_url": "https://x/v1/videos/G-3/content",
+            "asset": {"bytes": 10, "sha256": "ab", "mime_type": "video/mp4"},
+        }
     )
     job = Job.from_api(obj)
     assert [o.index for o in job.outputs] == [0]

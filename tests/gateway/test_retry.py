@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 from phaseo_mcp.config import RetryPolicy
 from phaseo_mcp.gateway.retry import parse_retry_after, retry_delay, within_budget

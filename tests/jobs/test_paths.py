@@ -16,7 +16,8 @@ def test_plain_names_are_accepted(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["", "../a", "a/b", "a\\b", "/abs", ".env", "~x", "CON", "lpt1.mp4", "a\x00", "x.", "a:b"]
+    "name",
+    ["", "../a", "a/b", "a\\b", "/abs", ".env", "~x", "CON", "lpt1.mp4", "a\x00", "x.", "a:b"],
 )
 def test_dangerous_names_are_refused(name: str) -> None:
     with pytest.raises(InputError):

@@ -13,8 +13,13 @@ pytestmark = pytest.mark.anyio
 
 
 def _job(status: str, progress: float | None) -> Job:
-    return Job(video_id="G-1", status=status, gateway_status=status, progress=progress,
-               poll_after_seconds=2)  # type: ignore[arg-type]
+    return Job(
+        video_id="G-1",
+        status=status,
+        gateway_status=status,
+        progress=progress,
+        poll_after_seconds=2,
+    )  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("seed", range(20))

@@ -7,9 +7,10 @@ import json
 import pytest
 from mcp import Client
 
-from helpers import call, data, text
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 from phaseo_mcp.server.app import INSTRUCTIONS
+
+from helpers import call, data, text
 
 pytestmark = pytest.mark.anyio
 
@@ -76,8 +77,11 @@ async def test_values_outside_the_catalogue_are_refused_before_any_post(
     models = {m["id"]: m for m in await _models(client)}
     veo = models["google/veo-3.1-lite"]
     key, value = next(iter(bad.items()))
-    listed = {"resolution": "resolutions", "sample_count": "sample_counts",
-              "aspect_ratio": "aspect_ratios"}[key]
+    listed = {
+        "resolution": "resolutions",
+        "sample_count": "sample_counts",
+        "aspect_ratio": "aspect_ratios",
+    }[key]
     assert veo[listed] and value not in veo[listed]  # the emulator's catalogue disallows it
     result = await call(
         client, "create_video", {"model": veo["id"], "prompt": "x", "duration": 8, **bad}
@@ -113,8 +117,8 @@ async def test_unreachable_catalogue_lets_create_through_and_says_so(
 
 async def test_tools_list_is_compact_and_every_argument_described(client: Client) -> None:
     tools = (await client.list_tools()).tools
-    size = len(json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True)
-                           for t in tools]))
+    wire = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]
+    size = len(json.dumps(wire, separators=(",", ":")))  # as sent on the wire
     assert size <= 12 * 1024, size
     for tool in tools:
         assert tool.title and tool.description and tool.output_schema

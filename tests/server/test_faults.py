@@ -8,15 +8,18 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from helpers import call, data, make_settings, text
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 from phaseo_mcp.server.app import build_server
+
+from helpers import call, data, make_settings, text
 
 pytestmark = pytest.mark.anyio
 SUNRISE = {"model": "google/veo-3.1-lite", "prompt": "sunrise over a lake", "duration": 8}
 
 
-async def _job(client: Client, emulator: EmulatorHandle, *, done: bool = True, **plan: object) -> str:
+async def _job(
+    client: Client, emulator: EmulatorHandle, *, done: bool = True, **plan: object
+) -> str:
     if plan:
         emulator.plan_next_job(JobPlan(**plan))  # type: ignore[arg-type]
     created = await call(client, "create_video", SUNRISE)
@@ -71,7 +74,9 @@ async def test_501_says_the_video_api_is_disabled(client: Client, emulator: Emul
     assert emulator.counters["models"] == 1
 
 
-async def test_dropped_status_connection_is_retried(client: Client, emulator: EmulatorHandle) -> None:
+async def test_dropped_status_connection_is_retried(
+    client: Client, emulator: EmulatorHandle
+) -> None:
     video_id = await _job(client, emulator)
     emulator.faults.add(route="status", kind="drop", count=2)
     result = await call(client, "get_video_status", {"video_id": video_id})
@@ -109,7 +114,9 @@ async def test_create_429_is_retried_after_retry_after(
     assert len(emulator.jobs) == 1
 
 
-@pytest.mark.parametrize(("status", "kind"), [(402, "insufficient_funds"), (403, "content_refused")])
+@pytest.mark.parametrize(
+    ("status", "kind"), [(402, "insufficient_funds"), (403, "content_refused")]
+)
 async def test_create_refusals_are_distinct(
     client: Client, emulator: EmulatorHandle, status: int, kind: str
 ) -> None:

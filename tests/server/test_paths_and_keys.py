@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
-from helpers import TEST_KEY, call, data, files_under, make_settings, text
 from phaseo_mcp.emulator import EmulatorHandle
 from phaseo_mcp.server.app import build_server
+
+from helpers import TEST_KEY, call, data, files_under, make_settings, text
 
 pytestmark = pytest.mark.anyio
 SUNRISE = {"model": "google/veo-3.1-lite", "prompt": "sunrise over a lake", "duration": 8}

@@ -11,9 +11,9 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from helpers import TEST_KEY, call
-
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
+
+from helpers import TEST_KEY, call
 
 pytestmark = pytest.mark.anyio
 WEBHOOK_SECRET = "whsec_topsecret_value_0123456789"

@@ -9,8 +9,9 @@ import anyio
 import pytest
 from mcp import Client
 
-from helpers import call, data, mp4_boxes, text
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
+
+from helpers import call, data, mp4_boxes, text
 
 pytestmark = pytest.mark.anyio
 SUNRISE = {
@@ -43,7 +44,10 @@ async def test_create_wait_download_saves_a_playable_mp4(
     """create → wait → download leaves a verified MP4 named after the job."""
     job = await _create(client)
     assert job["status"] in ("queued", "processing")
-    assert job["next_call"] == {"tool": "wait_for_video", "arguments": {"video_id": job["video_id"]}}
+    assert job["next_call"] == {
+        "tool": "wait_for_video",
+        "arguments": {"video_id": job["video_id"]},
+    }
     assert job["estimated_cost_usd"] is not None and job["estimated_cost_usd"] > 0
     done = await _wait_done(client, job["video_id"])
     assert done["status"] == "completed" and done["terminal"] is True
@@ -145,7 +149,9 @@ async def test_url_mode_returns_signed_links_and_writes_nothing(
     await _wait_done(client, job["video_id"])
     result = data(
         await call(
-            client, "download_video", {"video_id": job["video_id"], "mode": "url", "ttl_seconds": 120}
+            client,
+            "download_video",
+            {"video_id": job["video_id"], "mode": "url", "ttl_seconds": 120},
         )
     )
     assert result["mode"] == "url"
@@ -201,11 +207,16 @@ async def test_budget_expiry_is_a_normal_result_that_says_wait_again(
     """When the wait budget ends first, the result is not an error and points to another wait."""
     emulator.plan_next_job(JobPlan(seconds=1e6))
     job = await _create(client)
-    result = await call(client, "wait_for_video", {"video_id": job["video_id"], "timeout_seconds": 5})
+    result = await call(
+        client, "wait_for_video", {"video_id": job["video_id"], "timeout_seconds": 5}
+    )
     assert not result.is_error
     body = data(result)
     assert body["budget_exhausted"] is True and body["terminal"] is False
-    assert body["next_call"] == {"tool": "wait_for_video", "arguments": {"video_id": job["video_id"]}}
+    assert body["next_call"] == {
+        "tool": "wait_for_video",
+        "arguments": {"video_id": job["video_id"]},
+    }
     # polls were paced by poll_after_seconds (2 s): at most 3 in a 5 s budget
     assert 1 <= emulator.counters["status"] <= 3
 
@@ -226,7 +237,11 @@ async def test_client_cancellation_stops_polling(client: Client, emulator: Emula
 
 @pytest.mark.parametrize(
     ("outcome", "kind"),
-    [("provider_error", "provider_error"), ("moderation", "content_refused"), ("expired", "expired")],
+    [
+        ("provider_error", "provider_error"),
+        ("moderation", "content_refused"),
+        ("expired", "expired"),
+    ],
 )
 async def test_failed_jobs_report_their_kind(
     client: Client, emulator: EmulatorHandle, outcome: str, kind: str

@@ -1,0 +1,1 @@
+"""Benchmarks of phaseo-mcp against the physical limit, measured side by side (issue 8)."""

@@ -1,0 +1,106 @@
+"""Heartbeats between slow polls, deletion with a tombstone, pruning, and the demo."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from helpers import TEST_KEY, call, data, mp4_boxes, text
+from phaseo_mcp.emulator import EmulatorConfig, EmulatorHandle, JobPlan
+from phaseo_mcp.jobs.fingerprint import key_fingerprint
+from phaseo_mcp.jobs.journal import open_journal
+
+pytestmark = pytest.mark.anyio
+SUNRISE = {"model": "google/veo-3.1-lite", "prompt": "sunrise over a lake", "duration": 8}
+
+
+@pytest.fixture
+def emulator_config() -> EmulatorConfig:
+    return EmulatorConfig(time_scale=100.0, poll_after_seconds=30)
+
+
+async def test_heartbeats_arrive_between_slow_polls(
+    client: Client, emulator: EmulatorHandle
+) -> None:
+    """With polls 30 s apart, progress still arrives at least every 10 s."""
+    emulator.plan_next_job(JobPlan(seconds=1e6))
+    job = data(await call(client, "create_video", SUNRISE))
+    emulator.counters.reset()
+    seen: list[float] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(progress)
+
+    result = await call(
+        client,
+        "wait_for_video",
+        {"video_id": job["video_id"], "timeout_seconds": 50},
+        progress_callback=on_progress,
+    )
+    assert data(result)["budget_exhausted"] is True
+    assert emulator.counters["status"] == 2  # at 0 s and 30 s: never faster than asked
+    assert len(seen) >= 5  # one per poll plus heartbeats at ~10, 20, 40 s…
+    assert all(b > a for a, b in zip(seen, seen[1:], strict=False))
+
+
+async def test_delete_leaves_a_tombstone_and_running_jobs_cannot_be_deleted(
+    client: Client, emulator: EmulatorHandle, state_dir: Path
+) -> None:
+    emulator.plan_next_job(JobPlan(seconds=1e6))
+    running = data(await call(client, "create_video", SUNRISE))
+    refused = await call(client, "delete_video", {"video_id": running["video_id"]})
+    assert refused.is_error
+    assert "terminal" in text(refused).lower()
+    done = data(await call(client, "create_video", {**SUNRISE, "prompt": "another"}))
+    emulator.clock.advance(10_000)
+    deleted = await call(client, "delete_video", {"video_id": done["video_id"]})
+    assert not deleted.is_error and data(deleted)["deleted"] is True
+    after = await call(client, "get_video_status", {"video_id": done["video_id"]})
+    assert after.is_error and data(after)["failure_kind"] == "not_found"
+    journal = open_journal(journal_url=None, state_dir=state_dir)
+    try:
+        row = journal.get(key_fingerprint(TEST_KEY), done["video_id"])
+    finally:
+        journal.close()
+    assert row is not None and row.deleted is True
+
+
+async def test_journal_prune_command_forgets_old_entries(
+    client: Client, state_dir: Path
+) -> None:
+    await call(client, "create_video", SUNRISE)
+    env = {"PATH": "/usr/bin:/bin", "PHASEO_STATE_DIR": str(state_dir)}
+    cmd = [sys.executable, "-m", "phaseo_mcp", "journal", "prune", "--older-than", "0"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "removed 1 journal entries" in done.stdout
+    listed = data(await call(client, "list_videos", {}))
+    assert all(v["prompt"] != SUNRISE["prompt"] or v["video_id"] for v in listed["videos"])
+
+
+@pytest.mark.slow
+def test_demo_saves_a_valid_mp4(tmp_path: Path) -> None:
+    """The README's first command: no key, no network, a playable file at the end."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    cmd = [sys.executable, "-m", "phaseo_mcp", "demo", "--output-dir", str(tmp_path / "out")]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    match = re.search(r"Saved: (.+\.mp4)", done.stdout)
+    assert match, done.stdout
+    saved = Path(match.group(1))
+    assert saved.parent == tmp_path / "out"
+    assert {"ftyp", "moov", "mdat"} <= set(mp4_boxes(saved))
+    ffprobe = shutil.which("ffprobe")
+    if ffprobe:
+        probe = subprocess.run(
+            [ffprobe, "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0",
+             str(saved)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert probe.returncode == 0 and "video" in probe.stdout

@@ -1,0 +1,171 @@
+"""kill -9 and SIGTERM against a real stdio server process: no file at the final path, a
+readable journal, and a create whose answer was lost is still found after a restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import psutil
+import pytest
+from mcp import Client, StdioServerParameters
+
+from phaseo_mcp.emulator import EmulatorHandle, JobPlan
+from phaseo_mcp.jobs.journal import open_journal
+from phaseo_mcp.server.app import build_server
+
+from helpers import TEST_KEY, call, data, make_settings
+
+pytestmark = pytest.mark.anyio
+SUNRISE = {"model": "google/veo-3.1-lite", "prompt": "sunrise over a lake", "duration": 8}
+BIG = 512 * 1024 * 1024
+
+
+def _params(emulator: EmulatorHandle, out: Path, state: Path) -> StdioServerParameters:
+    env = {
+        "PHASEO_API_KEY": TEST_KEY,
+        "PHASEO_BASE_URL": emulator.base_url,
+        "PHASEO_OUTPUT_DIR": str(out),
+        "PHASEO_STATE_DIR": str(state),
+        "PHASEO_TIME_SCALE": "100",
+        "PHASEO_TESTING_ZERO_RETRY_WAITS": "1",
+    }
+    return StdioServerParameters(command=sys.executable, args=["-m", "phaseo_mcp"], env=env)
+
+
+def _server_process() -> psutil.Process:
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "phaseo_mcp" in " ".join(child.cmdline()):
+                return child
+        except psutil.NoSuchProcess:
+            continue
+    raise AssertionError("server process not found")
+
+
+async def _until(predicate: Any, timeout: float = 20.0) -> None:
+    with anyio.fail_after(timeout):
+        while not predicate():
+            await anyio.sleep(0.02)
+
+
+async def _start_call(client: Client, tool: str, args: dict, outcome: dict) -> None:
+    try:
+        outcome["result"] = await call(client, tool, args)
+    except Exception as exc:  # the server went away mid-call
+        outcome["error"] = exc
+
+
+async def _run_until_killed(
+    emulator: EmulatorHandle, out: Path, state: Path, tool: str, args: dict, ready: Any, sig: int
+) -> tuple[dict, float]:
+    outcome: dict[str, Any] = {}
+    exit_seconds = -1.0
+    with anyio.fail_after(60):
+        async with Client(_params(emulator, out, state)) as client:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_start_call, client, tool, args, outcome)
+                await _until(ready)
+                proc = _server_process()
+                started = time.monotonic()
+                os.kill(proc.pid, sig)
+                await anyio.to_thread.run_sync(lambda: proc.wait(timeout=15))
+                exit_seconds = time.monotonic() - started
+                with anyio.move_on_after(5):
+                    await _until(lambda: bool(outcome))
+                tg.cancel_scope.cancel()
+    return outcome, exit_seconds
+
+
+async def _completed_job(emulator: EmulatorHandle, out: Path, state: Path, **plan: Any) -> str:
+    emulator.plan_next_job(JobPlan(**plan))
+    async with Client(build_server(make_settings(emulator.base_url, out, state))) as client:
+        video_id = str(data(await call(client, "create_video", SUNRISE))["video_id"])
+    emulator.clock.advance(10_000)
+    return video_id
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+async def test_killed_during_download_leaves_no_file_at_the_final_path(
+    emulator: EmulatorHandle, output_dir: Path, state_dir: Path, sig: int
+) -> None:
+    video_id = await _completed_job(emulator, output_dir, state_dir, asset_bytes=BIG)
+    outcome, exit_seconds = await _run_until_killed(
+        emulator,
+        output_dir,
+        state_dir,
+        "download_video",
+        {"video_id": video_id},
+        lambda: any(p.name.endswith(".part") for p in output_dir.iterdir()),
+        sig,
+    )
+    assert not (output_dir / f"{video_id}.mp4").exists()
+    if sig == signal.SIGTERM:  # a clean stop also removes its temp file, within 10 s
+        assert exit_seconds < 10
+        assert list(output_dir.iterdir()) == []
+    journal = open_journal(journal_url=None, state_dir=state_dir)
+    try:
+        assert any(r.video_id == video_id for r in journal.list_jobs(_fp()))
+    finally:
+        journal.close()
+
+
+async def test_sigterm_during_wait_exits_promptly(
+    emulator: EmulatorHandle, output_dir: Path, state_dir: Path
+) -> None:
+    emulator.plan_next_job(JobPlan(seconds=1e6))
+    async with Client(build_server(make_settings(emulator.base_url, output_dir, state_dir))) as c:
+        video_id = str(data(await call(c, "create_video", SUNRISE))["video_id"])
+    emulator.counters.reset()
+    outcome, exit_seconds = await _run_until_killed(
+        emulator,
+        output_dir,
+        state_dir,
+        "wait_for_video",
+        {"video_id": video_id, "timeout_seconds": 600},
+        lambda: emulator.counters["status"] >= 2,
+        signal.SIGTERM,
+    )
+    assert exit_seconds < 10
+    assert "result" in outcome or "error" in outcome
+
+
+async def test_kill_during_create_keeps_the_intent_and_finds_the_job_after_restart(
+    emulator: EmulatorHandle, output_dir: Path, state_dir: Path
+) -> None:
+    emulator.faults.add(route="create", kind="slow", delay=3.0)
+    await _run_until_killed(
+        emulator,
+        output_dir,
+        state_dir,
+        "create_video",
+        SUNRISE,
+        lambda: emulator.counters["create"] >= 1,
+        signal.SIGKILL,
+    )
+    journal = open_journal(journal_url=None, state_dir=state_dir)
+    try:
+        rows = journal.list_jobs(_fp())
+    finally:
+        journal.close()
+    assert len(rows) == 1 and rows[0].state in ("intent", "outcome_unknown")
+    async with Client(build_server(make_settings(emulator.base_url, output_dir, state_dir))) as c:
+        listed = data(await call(c, "list_videos", {}))
+    assert listed["videos"], listed
+    gateway_ids = list(emulator.jobs)
+    shown = [v["video_id"] for v in listed["videos"]]
+    if gateway_ids:  # the gateway made the job before the kill: the row now carries its id
+        assert gateway_ids[0] in shown
+    else:
+        assert shown == [None] and listed["videos"][0]["prompt"]
+
+
+def _fp() -> str:
+    from phaseo_mcp.jobs.fingerprint import key_fingerprint
+
+    return key_fingerprint(TEST_KEY)
