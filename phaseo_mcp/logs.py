@@ -17,15 +17,25 @@ _PATTERNS = [
     re.compile(r"(?i)(authorization:\s*bearer\s+)\S+"),
     re.compile(r"whsec_[A-Za-z0-9_\-]+"),
 ]
-_secrets: set[str] = set()
+MAX_REGISTERED = 256  # per-request keys (multi-user mode) must not pile up forever
+_secrets: dict[str, bool] = {}  # secret -> pinned (the operator's own key is never evicted)
 _lock = threading.Lock()
 
 
-def register_secret(value: str | None) -> None:
-    """Make sure ``value`` never appears in a log line."""
-    if value and len(value) >= 4:
-        with _lock:
-            _secrets.add(value)
+def register_secret(value: str | None, *, pin: bool = False) -> None:
+    """Make sure ``value`` never appears in a log line.
+
+    Shapes of gateway keys are redacted by pattern anyway; this catches anything else.
+    """
+    if not value or len(value) < 4:
+        return
+    with _lock:
+        _secrets[value] = pin or _secrets.pop(value, False)
+        while len(_secrets) > MAX_REGISTERED:
+            oldest = next((k for k, pinned in _secrets.items() if not pinned), None)
+            if oldest is None:
+                break
+            del _secrets[oldest]
 
 
 def redact(text: str) -> str:

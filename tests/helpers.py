@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,11 @@ async def call(client: Client, tool: str, args: dict[str, Any], **kw: Any) -> Ca
 
 
 def data(result: CallToolResult) -> dict[str, Any]:
-    assert result.structured_content is not None, result.content
-    return dict(result.structured_content)
+    """structuredContent, or for an error result the JSON block that carries its fields."""
+    if result.structured_content is not None:
+        return dict(result.structured_content)
+    assert result.is_error and len(result.content) >= 2, result.content
+    return dict(json.loads(getattr(result.content[-1], "text", "")))
 
 
 def text(result: CallToolResult) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,14 +18,14 @@ import httpx
 from phaseo_mcp import __version__
 from phaseo_mcp.clock import Clock
 from phaseo_mcp.config import RetryPolicy
-from phaseo_mcp.errors import ConfigError, InputError, OutcomeUnknown, TransportError
+from phaseo_mcp.errors import ConfigError, OutcomeUnknown, TransportError
 from phaseo_mcp.gateway.errors import KEY_HELP, gateway_error
 from phaseo_mcp.gateway.models import (
-    VIDEO_ID_PATTERN,
     DownloadUrl,
     ModelList,
     VideoList,
     VideoObject,
+    check_video_id,
 )
 from phaseo_mcp.gateway.retry import (
     RETRYABLE_STATUSES,
@@ -37,17 +36,6 @@ from phaseo_mcp.gateway.retry import (
 
 log = logging.getLogger(__name__)
 USER_AGENT = f"phaseo-mcp/{__version__}"
-_VIDEO_ID = re.compile(VIDEO_ID_PATTERN)
-
-
-def check_video_id(video_id: str) -> str:
-    """Refuse ids that could change the URL (slashes, dots, '?', '#', '%', spaces…)."""
-    if not isinstance(video_id, str) or not _VIDEO_ID.match(video_id):
-        raise InputError(
-            "video_id must be the id create_video returned (letters, digits, '-' and '_', "
-            "like G-abc123); call list_videos to find your jobs."
-        )
-    return video_id
 
 
 def _body(response: httpx.Response) -> Any:

@@ -61,6 +61,21 @@ _EVENT = re.compile(
 _LOCAL_HTTP = re.compile(r"^http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(/|$)")
 
 
+_VIDEO_ID = re.compile(VIDEO_ID_PATTERN)
+
+
+def check_video_id(video_id: str) -> str:
+    """Refuse ids that could change the URL (slashes, dots, '?', '#', '%', spaces…)."""
+    from phaseo_mcp.errors import InputError
+
+    if not isinstance(video_id, str) or not _VIDEO_ID.match(video_id):
+        raise InputError(
+            "video_id must be the id create_video returned (letters, digits, '-' and '_', "
+            "like G-abc123); call list_videos to find your jobs."
+        )
+    return video_id
+
+
 def normalize_status(raw: str | None) -> VideoStatus:
     """Both vocabularies (and common aliases) onto one; anything else is ``unknown``."""
     if not raw:

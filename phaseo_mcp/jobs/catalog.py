@@ -10,14 +10,16 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from phaseo_mcp.clock import Clock
 from phaseo_mcp.errors import InputError, PhaseoError
-from phaseo_mcp.gateway.client import GatewayClient
 from phaseo_mcp.gateway.models import CreateVideoRequest, ModelCapability, ModelList
+
+if TYPE_CHECKING:
+    from phaseo_mcp.gateway.client import GatewayClient
 
 # request field -> catalogue parameter names that describe it (first match wins)
 REQUEST_TO_CATALOG: dict[str, tuple[str, ...]] = {

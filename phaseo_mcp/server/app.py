@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import anyio
-import httpx
 from mcp.server.mcpserver import MCPServer
 
 from phaseo_mcp import __version__
@@ -22,6 +21,7 @@ from phaseo_mcp.jobs.wait import PollPacer
 from phaseo_mcp.logs import register_secret
 
 if TYPE_CHECKING:
+    import httpx
     from mcp.server.auth.provider import TokenVerifier
     from mcp.server.auth.settings import AuthSettings
 
@@ -40,25 +40,67 @@ timeout or an "outcome unknown" error: call list_videos to find the job instead.
 
 @dataclass
 class AppState:
+    """What every tool call shares. The HTTP client and the journal are opened on first use,
+    so start-up (spawn → tools/list) pays for neither."""
+
     settings: Settings
-    http: httpx.AsyncClient
     clock: Clock
     catalog: CatalogCache
     pacer: PollPacer = field(default_factory=PollPacer)
-    journal: Journal | None = None
-    journal_error: str | None = None
-    create_locks: dict[str, anyio.Lock] = field(default_factory=dict)
+    _http: httpx.AsyncClient | None = None
+    _journal: Journal | None = None
+    _journal_error: str | None = None
+    _journal_lock: anyio.Lock = field(default_factory=anyio.Lock)
+    # last (status, cost, error) written per (key fingerprint, video id): unchanged polls
+    # skip the journal write
+    recorded: dict[tuple[str, str], tuple[object, ...]] = field(default_factory=dict)
 
-    def require_journal(self) -> Journal:
-        if self.journal is None:
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = make_http_client(self.settings)
+        return self._http
+
+    async def journal(self) -> Journal | None:
+        """The journal, opened on first use; None (with the reason logged) if it cannot be."""
+        if self._journal is None:  # after a failure, every call tries again (e.g. PostgreSQL back)
+            async with self._journal_lock:
+                if self._journal is None:
+                    await self._open_journal()
+        return self._journal
+
+    async def _open_journal(self) -> None:
+        from phaseo_mcp.jobs.journal import open_journal
+
+        settings = self.settings
+        try:
+            self._journal = await anyio.to_thread.run_sync(
+                lambda: open_journal(journal_url=settings.journal_url, state_dir=settings.state_dir)
+            )
+            self._journal_error = None
+        except Exception as exc:  # the server keeps serving; creates say what to fix
+            self._journal_error = str(exc)[:300] or type(exc).__name__
+            log.error("job journal unavailable: %s", self._journal_error)
+
+    async def require_journal(self) -> Journal:
+        journal = await self.journal()
+        if journal is None:
             raise ConfigError(
-                f"The job journal is unavailable ({self.journal_error}). Set PHASEO_STATE_DIR to "
+                f"The job journal is unavailable ({self._journal_error}). Set PHASEO_STATE_DIR to "
                 "a writable directory (or PHASEO_JOURNAL_URL) and restart the server."
             )
-        return self.journal
+        return journal
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+        if self._journal is not None:
+            self._journal.close()
 
 
 def make_http_client(settings: Settings) -> httpx.AsyncClient:
+    import httpx
+
     timeout = httpx.Timeout(
         settings.read_timeout_seconds / settings.time_scale,
         connect=settings.connect_timeout_seconds,
@@ -76,36 +118,21 @@ def build_server(
     token_verifier: TokenVerifier | None = None,
     auth: AuthSettings | None = None,
 ) -> MCPServer:
-    register_secret(settings.api_key_value())
+    register_secret(settings.api_key_value(), pin=True)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
-        from phaseo_mcp.jobs.journal import open_journal
-
         clock = Clock(settings.time_scale)
-        journal: Journal | None = None
-        journal_error: str | None = None
+        state = AppState(
+            settings=settings,
+            clock=clock,
+            catalog=CatalogCache(settings.catalog_ttl_seconds, clock),
+        )
         try:
-            journal = await anyio.to_thread.run_sync(
-                lambda: open_journal(journal_url=settings.journal_url, state_dir=settings.state_dir)
-            )
-        except Exception as exc:  # the server still starts; creates then say what to fix
-            journal_error = str(exc)[:300] or type(exc).__name__
-            log.error("job journal unavailable: %s", journal_error)
-        async with make_http_client(settings) as http:
-            state = AppState(
-                settings=settings,
-                http=http,
-                clock=clock,
-                catalog=CatalogCache(settings.catalog_ttl_seconds, clock),
-                journal=journal,
-                journal_error=journal_error,
-            )
-            try:
-                yield state
-            finally:
-                if journal is not None:
-                    journal.close()
+            yield state
+        finally:
+            with anyio.CancelScope(shield=True):
+                await state.aclose()
 
     extra: dict[str, Any] = {}
     if token_verifier is not None:

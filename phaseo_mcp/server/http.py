@@ -1,8 +1,13 @@
-"""Streamable HTTP: bearer tokens, Host/Origin checks, /healthz, safe defaults.
+"""Streamable HTTP: bearer tokens, Host/Origin checks, /healthz, safe defaults, draining.
 
 Loopback by default; a non-loopback bind needs ``PHASEO_MCP_AUTH_TOKENS`` (or an explicit
 ``--insecure-no-auth``). Over HTTP ``download_video`` defaults to signed links, since a
 remote server's disk is of no use to its caller (``--server-files`` restores files).
+
+On SIGTERM the server stops accepting connections, lets running calls finish for
+``DRAIN_SECONDS``, then stops the rest: each of their clients gets a JSON-RPC error that says
+to call again (on an SSE response, as its final event) instead of a torn connection. Calls
+arriving meanwhile get 503 and ``Retry-After``; the process is gone well within 10 s.
 """
 
 from __future__ import annotations
@@ -10,17 +15,23 @@ from __future__ import annotations
 import argparse
 import hmac
 import ipaddress
+import json
 import logging
 import os
+import socket
 from dataclasses import dataclass, field
+from typing import Any
 
+import anyio
 import uvicorn
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
+from mcp.types import CONNECTION_CLOSED
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from phaseo_mcp.config import Settings
 from phaseo_mcp.errors import ConfigError
@@ -29,7 +40,16 @@ from phaseo_mcp.server.app import build_server
 
 log = logging.getLogger(__name__)
 TOKENS_ENV = "PHASEO_MCP_AUTH_TOKENS"
-GRACEFUL_SHUTDOWN_SECONDS = 8
+# SIGTERM: running calls may finish for DRAIN_SECONDS, the rest are stopped and their clients
+# told within WRAP_UP_SECONDS; uvicorn's own graceful period is only a backstop after that.
+DRAIN_SECONDS = 5.0
+WRAP_UP_SECONDS = 1.0
+GRACEFUL_SHUTDOWN_SECONDS = 2
+STOPPED_MESSAGE = (
+    "The server is shutting down (restart or scale-down) and stopped this call. Call the tool "
+    "again: wait_for_video, get_video_status, download_video and list_videos are safe to "
+    "repeat. After an interrupted create_video call list_videos first, not create_video."
+)
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -92,10 +112,119 @@ def security_settings(options: HttpOptions) -> TransportSecuritySettings:
         hosts += [name, f"{name}:*"]
         origins += [f"https://{name}", f"http://{name}", f"https://{name}:*", f"http://{name}:*"]
     if not is_loopback(options.host) and options.host not in ("0.0.0.0", "::"):
-        hosts += [options.host, f"{options.host}:*"]
+        bound = url_host(options.host)  # the bind address itself is a name clients may use
+        hosts += [bound, f"{bound}:*"]
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
     )
+
+
+class Drain:
+    """The MCP calls in flight, so a shutdown can wait for them and then stop the rest."""
+
+    def __init__(self) -> None:
+        self.closing = False
+        self.calls: set[anyio.CancelScope] = set()
+
+    async def close(self, grace: float) -> int:
+        """Refuse new calls, give running ones ``grace`` seconds, stop the rest; how many."""
+        self.closing = True
+        with anyio.move_on_after(grace):
+            while self.calls:  # noqa: ASYNC110 - polls a set other tasks change
+                await anyio.sleep(0.05)
+        stopped = len(self.calls)
+        for call in list(self.calls):
+            call.cancel()
+        with anyio.move_on_after(WRAP_UP_SECONDS):
+            while self.calls:  # noqa: ASYNC110
+                await anyio.sleep(0.01)
+        return stopped
+
+
+class DrainMiddleware:
+    """Tracks each request to the MCP endpoint; a call that :class:`Drain` stops still gets
+    a proper answer (a JSON-RPC error per request id), never a torn response."""
+
+    def __init__(self, app: ASGIApp, drain: Drain, path: str) -> None:
+        self.app, self.drain, self.path = app, drain, path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        if self.drain.closing:  # never started, so another replica may safely take it
+            await _send_json(send, 503, _stopped([None])[0], [(b"retry-after", b"1")])
+            return
+        body = bytearray()
+        sent = {"started": False, "done": False, "sse": False}
+
+        async def tee() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and len(body) <= DEFAULT_MAX_REQUEST_BODY_SIZE:
+                body.extend(message.get("body", b""))
+            return message
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                sent["started"] = True
+                kind = dict(message.get("headers", [])).get(b"content-type", b"")
+                sent["sse"] = kind.startswith(b"text/event-stream")
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                sent["done"] = True
+            await send(message)
+
+        with anyio.CancelScope() as call:
+            self.drain.calls.add(call)
+            try:
+                await self.app(scope, tee, watch)
+            finally:
+                self.drain.calls.discard(call)
+        if call.cancel_called and not sent["done"]:
+            errors = _stopped(_request_ids(bytes(body))) if scope["method"] == "POST" else []
+            if not sent["started"]:
+                await _send_json(
+                    send, 200 if errors else 503, errors[0] if len(errors) == 1 else errors
+                )
+            elif sent["sse"]:
+                events = b"".join(
+                    b"event: message\ndata: " + json.dumps(e).encode() + b"\n\n" for e in errors
+                )
+                await send({"type": "http.response.body", "body": events, "more_body": False})
+            else:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _request_ids(body: bytes) -> list[Any]:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return [None]
+    items = parsed if isinstance(parsed, list) else [parsed]
+    ids = [m["id"] for m in items if isinstance(m, dict) and m.get("id") is not None]
+    return ids or [None]
+
+
+def _stopped(ids: list[Any]) -> list[dict[str, Any]]:
+    error = {"code": CONNECTION_CLOSED, "message": STOPPED_MESSAGE}
+    return [{"jsonrpc": "2.0", "id": i, "error": error} for i in ids]
+
+
+async def _send_json(
+    send: Send, status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    data = json.dumps(payload).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data, "more_body": False})
 
 
 def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
@@ -125,19 +254,26 @@ def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
             validate_token_resource=False,
         )
     server = build_server(settings, token_verifier=verifier, auth=auth)
+    drain = Drain()
 
     async def healthz(_: Request) -> Response:
+        # Liveness only: nothing about the version, the gateway or the configuration.
+        if drain.closing:
+            return JSONResponse({"status": "stopping"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     server.custom_route("/healthz", methods=["GET"])(healthz)
 
-    return server.streamable_http_app(
+    app = server.streamable_http_app(
         streamable_http_path=options.path,
         stateless_http=options.stateless,
-        json_response=False,
+        json_response=False,  # JSON responses would drop progress notifications
         transport_security=security_settings(options),
         host=options.host,
     )
+    app.add_middleware(DrainMiddleware, drain=drain, path=options.path)
+    app.state.drain = drain
+    return app
 
 
 def options_from_args(args: argparse.Namespace) -> HttpOptions:
@@ -168,6 +304,40 @@ def uvicorn_config(app: Starlette, options: HttpOptions) -> uvicorn.Config:
     )
 
 
+class DrainingServer(uvicorn.Server):
+    """uvicorn, with :class:`Drain` between "stop accepting" and uvicorn's own shutdown."""
+
+    def __init__(self, config: uvicorn.Config, drain: Drain) -> None:
+        super().__init__(config)
+        self.drain = drain
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()  # idle keep-alive connections close now, busy ones after
+        stopped = await self.drain.close(DRAIN_SECONDS)
+        if stopped:
+            log.warning(
+                "shutdown: stopped %d call(s) still running after %.0f s; their clients were "
+                "told to call again",
+                stopped,
+                DRAIN_SECONDS,
+            )
+        await super().shutdown(sockets)
+
+
+def http_server(app: Starlette, options: HttpOptions) -> DrainingServer:
+    """The uvicorn server for an app made by :func:`build_http_app`."""
+    from sse_starlette.sse import AppStatus
+
+    # sse-starlette (under the SDK) ends every SSE stream the moment uvicorn sees SIGTERM,
+    # which tears in-flight calls mid-answer. Drain does that job, gracefully, instead.
+    AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
+    drain = getattr(app.state, "drain", None)
+    return DrainingServer(uvicorn_config(app, options), drain if drain is not None else Drain())
+
+
 def run_http(settings: Settings, args: argparse.Namespace) -> int:
     options = options_from_args(args)
     try:
@@ -181,5 +351,5 @@ def run_http(settings: Settings, args: argparse.Namespace) -> int:
         options.port,
         options.path,
     )
-    uvicorn.Server(uvicorn_config(app, options)).run()
+    http_server(app, options).run()
     return 0

@@ -15,9 +15,16 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ContentBlock, ResourceLink
 
 from phaseo_mcp.errors import ConfigError, InputError, PhaseoError, TransportError
-from phaseo_mcp.gateway.client import GatewayClient, check_video_id
+from phaseo_mcp.gateway.client import GatewayClient
 from phaseo_mcp.gateway.errors import KEY_HELP
-from phaseo_mcp.gateway.models import CreateVideoRequest, Job, OutputInfo, to_iso, to_unix
+from phaseo_mcp.gateway.models import (
+    CreateVideoRequest,
+    Job,
+    OutputInfo,
+    check_video_id,
+    to_iso,
+    to_unix,
+)
 from phaseo_mcp.jobs import paths
 from phaseo_mcp.jobs.catalog import check_request, estimate_cost, summarize
 from phaseo_mcp.jobs.create import create_job
@@ -77,9 +84,13 @@ def gateway_for(ctx: Context) -> tuple[AppState, GatewayClient, str]:
 
 
 async def _journal_status(state: AppState, key_fp: str, job: Job) -> None:
-    if state.journal is None:
+    journal = await state.journal()
+    if journal is None:
         return
-    journal = state.journal
+    snapshot = (job.status, job.cost_usd, job.failure_message)
+    if state.recorded.get((key_fp, job.video_id)) == snapshot:
+        return  # an unchanged poll: nothing to write
+    state.recorded[(key_fp, job.video_id)] = snapshot
     await anyio.to_thread.run_sync(
         lambda: journal.record_status(
             key_fp,
@@ -96,7 +107,7 @@ async def _journal_status(state: AppState, key_fp: str, job: Job) -> None:
 
 async def create(ctx: Context, req: CreateVideoRequest, *, allow_duplicate: bool) -> CallToolResult:
     state, gateway, key_fp = gateway_for(ctx)
-    journal = state.require_journal()
+    journal = await state.require_journal()
     catalogue, why = await state.catalog.try_get(gateway, key_fp)
     note = None
     estimate: float | None = None
@@ -294,7 +305,7 @@ async def _save_one(
 ) -> SavedFileInfo:
     name = paths.target_name(job.video_id, out.index, out.mime_type, filename, many)
     target = paths.confined_path(root, name)
-    journal = state.journal
+    journal = await state.journal()
     known_sha = out.sha256
     if known_sha is None and journal is not None and target.is_file():
         record = await anyio.to_thread.run_sync(
@@ -347,7 +358,7 @@ async def _save_one(
 
 async def list_jobs(ctx: Context, *, statuses: Sequence[str] | None, limit: int) -> CallToolResult:
     state, gateway, key_fp = gateway_for(ctx)
-    journal = state.require_journal()
+    journal = await state.require_journal()
     reachable = True
     note = None
     try:
@@ -434,8 +445,8 @@ async def delete(ctx: Context, video_id: str) -> CallToolResult:
     check_video_id(video_id)
     state, gateway, key_fp = gateway_for(ctx)
     await gateway.delete(video_id)
-    if state.journal is not None:
-        journal = state.journal
+    journal = await state.journal()
+    if journal is not None:
         await anyio.to_thread.run_sync(lambda: journal.mark_deleted(key_fp, video_id))
     result = DeleteResult(
         video_id=video_id,

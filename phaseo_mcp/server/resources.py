@@ -5,8 +5,7 @@ from __future__ import annotations
 from mcp.server.mcpserver import Context, MCPServer
 
 from phaseo_mcp.errors import PhaseoError
-from phaseo_mcp.gateway.client import check_video_id
-from phaseo_mcp.gateway.models import Job
+from phaseo_mcp.gateway.models import Job, check_video_id
 from phaseo_mcp.server.results import video_result
 
 

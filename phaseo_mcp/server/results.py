@@ -233,9 +233,14 @@ def failure(
         next_step=message,
         next_call=call,
     )
+    # No structuredContent: TypeScript clients validate it against the tool's output schema
+    # even on errors. The same fields travel as a compact JSON text block instead.
+    details = payload.model_dump(mode="json", exclude={"next_step"}, exclude_none=True)
     return CallToolResult(
-        content=[TextContent(type="text", text=message)],
-        structured_content=payload.model_dump(mode="json"),
+        content=[
+            TextContent(type="text", text=message),
+            TextContent(type="text", text=compact_json(details)),
+        ],
         is_error=True,
     )
 

@@ -21,6 +21,17 @@ from phaseo_mcp.config import Settings
 from phaseo_mcp.logs import configure_logging
 
 log = logging.getLogger(__name__)
+HTTP_ONLY_FLAGS = {
+    "--host": "host",
+    "--port": "port",
+    "--path": "path",
+    "--stateless": "stateless",
+    "--allowed-host": "allowed_host",
+    "--server-files": "server_files",
+    "--multi-user": "multi_user",
+    "--insecure-no-auth": "insecure_no_auth",
+}
+DEFAULTS: dict[str, object] = {"host": "127.0.0.1", "port": 8000, "path": "/mcp"}
 
 
 class _CancellableStdin(anyio.AsyncFile[str]):
@@ -71,6 +82,15 @@ async def _stdio(settings: Settings) -> None:
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
+    if getattr(args, "transport", "stdio") != "http":
+        http_only = [
+            flag
+            for flag, attr in HTTP_ONLY_FLAGS.items()
+            if getattr(args, attr, None) not in (None, False, [], DEFAULTS.get(attr))
+        ]
+        if http_only:
+            log.error("%s only apply to --transport http", ", ".join(http_only))
+            return 2
     if getattr(args, "transport", "stdio") == "http":
         from phaseo_mcp.server.http import run_http
 

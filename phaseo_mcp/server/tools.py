@@ -1,6 +1,8 @@
 """The tools: arguments → jobs/gateway → results. Thin on purpose.
 
-(No ``from __future__ import annotations`` here: the SDK evaluates these signatures.)
+(No ``from __future__ import annotations`` here: the SDK evaluates these signatures.) Each
+tool imports ``operations`` when it is called, which keeps httpx and the jobs layer out of
+start-up (spawn → tools/list).
 
 Descriptions are what the model reads: when to call, what comes back, what next.
 """
@@ -32,7 +34,6 @@ from phaseo_mcp.gateway.models import (
     WebhookEndpoint,
     WebhookUrl,
 )
-from phaseo_mcp.server import operations as ops
 from phaseo_mcp.server.results import (
     DeleteResult,
     DownloadResult,
@@ -136,6 +137,8 @@ async def create_video(
     create again."""
     fields = {k: v for k, v in locals().items() if k in CreateVideoRequest.model_fields}
     req = CreateVideoRequest.model_validate({k: v for k, v in fields.items() if v is not None})
+    from phaseo_mcp.server import operations as ops
+
     return await ops.create(ctx, req, allow_duplicate=allow_duplicate)
 
 
@@ -148,6 +151,8 @@ async def get_video_status(
     Returns status (queued, processing, completed, failed, cancelled, expired, unknown),
     progress, cost, outputs (signed URLs when the job has them) and next_call. To wait for
     completion use wait_for_video instead of calling this in a loop."""
+    from phaseo_mcp.server import operations as ops
+
     return await ops.status(ctx, video_id)
 
 
@@ -169,6 +174,8 @@ async def wait_for_video(
     Returns when the job completes or fails, or when timeout_seconds runs out — then the
     result is normal (not an error) with next_call = wait_for_video again. On completion
     next_call is download_video; on failure the result says why (failure_kind)."""
+    from phaseo_mcp.server import operations as ops
+
     return await ops.wait(ctx, video_id, timeout_seconds)
 
 
@@ -205,6 +212,8 @@ async def download_video(
     Files are checked (size, sha256), written atomically, and returned with their path and
     as resource links; calling again for the same file transfers nothing. Links expire
     (expires_at). If the job is not completed yet, call wait_for_video first."""
+    from phaseo_mcp.server import operations as ops
+
     return await ops.download(
         ctx,
         video_id,
@@ -228,6 +237,8 @@ async def list_videos(
 
     Use it to find a job after a timeout, an "outcome unknown" create, or a restart —
     instead of creating again. Works offline from the journal (says so)."""
+    from phaseo_mcp.server import operations as ops
+
     return await ops.list_jobs(ctx, statuses=status, limit=limit)
 
 
@@ -237,6 +248,8 @@ async def delete_video(ctx: Context, video_id: VideoId) -> Annotated[CallToolRes
 
     Only for terminal jobs (completed or failed); running jobs cannot be cancelled or
     deleted. Files already saved locally are kept."""
+    from phaseo_mcp.server import operations as ops
+
     return await ops.delete(ctx, video_id)
 
 
@@ -252,6 +265,8 @@ async def list_video_models(
     ratios, sample counts, audio, reference roles) and its price.
 
     Call this before create_video and use only values listed for the chosen model."""
+    from phaseo_mcp.server import operations as ops
+
     return await ops.models(ctx, params=params)
 
 

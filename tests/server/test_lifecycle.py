@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
+import anyio
 import pytest
 from mcp import Client
 
-from helpers import TEST_KEY, call, data, mp4_boxes, text
 from phaseo_mcp.emulator import EmulatorConfig, EmulatorHandle, JobPlan
 from phaseo_mcp.jobs.fingerprint import key_fingerprint
 from phaseo_mcp.jobs.journal import open_journal
+
+from helpers import TEST_KEY, call, data, mp4_boxes, text
 
 pytestmark = pytest.mark.anyio
 SUNRISE = {"model": "google/veo-3.1-lite", "prompt": "sunrise over a lake", "duration": 8}
@@ -71,36 +72,37 @@ async def test_delete_leaves_a_tombstone_and_running_jobs_cannot_be_deleted(
     assert row is not None and row.deleted is True
 
 
-async def test_journal_prune_command_forgets_old_entries(
-    client: Client, state_dir: Path
-) -> None:
+async def test_journal_prune_command_forgets_old_entries(client: Client, state_dir: Path) -> None:
     await call(client, "create_video", SUNRISE)
     env = {"PATH": "/usr/bin:/bin", "PHASEO_STATE_DIR": str(state_dir)}
     cmd = [sys.executable, "-m", "phaseo_mcp", "journal", "prune", "--older-than", "0"]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    with anyio.fail_after(60):
+        done = await anyio.run_process(cmd, env=env, check=False)
     assert done.returncode == 0, done.stderr
-    assert "removed 1 journal entries" in done.stdout
+    assert "removed 1 journal entries" in done.stdout.decode()
     listed = data(await call(client, "list_videos", {}))
     assert all(v["prompt"] != SUNRISE["prompt"] or v["video_id"] for v in listed["videos"])
 
 
 @pytest.mark.slow
-def test_demo_saves_a_valid_mp4(tmp_path: Path) -> None:
+async def test_demo_saves_a_valid_mp4(tmp_path: Path) -> None:
     """The README's first command: no key, no network, a playable file at the end."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     cmd = [sys.executable, "-m", "phaseo_mcp", "demo", "--output-dir", str(tmp_path / "out")]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stdout + done.stderr
-    match = re.search(r"Saved: (.+\.mp4)", done.stdout)
-    assert match, done.stdout
+    with anyio.fail_after(180):
+        done = await anyio.run_process(cmd, env=env, check=False)
+    stdout = done.stdout.decode()
+    assert done.returncode == 0, stdout + done.stderr.decode()
+    match = re.search(r"Saved: (.+\.mp4)", stdout)
+    assert match, stdout
     saved = Path(match.group(1))
     assert saved.parent == tmp_path / "out"
     assert {"ftyp", "moov", "mdat"} <= set(mp4_boxes(saved))
     ffprobe = shutil.which("ffprobe")
     if ffprobe:
-        probe = subprocess.run(
+        probe = await anyio.run_process(
             [ffprobe, "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0",
              str(saved)],
-            capture_output=True, text=True, timeout=60,
+            check=False,
         )  # fmt: skip
-        assert probe.returncode == 0 and "video" in probe.stdout
+        assert probe.returncode == 0 and "video" in probe.stdout.decode()

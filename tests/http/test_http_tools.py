@@ -1,0 +1,136 @@
+"""The tools over real streamable HTTP: both eras, stateful and stateless, progress over SSE.
+
+Also: download_video defaults to signed links over HTTP unless the server has --server-files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+from httpkit import Progress, create, mcp_client, serve_phaseo, wait_done
+
+from phaseo_mcp.config import Settings
+from phaseo_mcp.emulator import EmulatorHandle, JobPlan
+
+from helpers import data, text
+
+pytestmark = pytest.mark.anyio
+ERA = {"auto": "2026-07-28", "legacy": "2025-11-25"}
+
+
+@pytest.mark.parametrize("stateless", [False, True], ids=["stateful", "stateless"])
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_create_wait_download_with_progress_over_http(
+    settings: Settings, emulator: EmulatorHandle, output_dir: Path, mode: str, stateless: bool
+) -> None:
+    """create → wait (progress arrives over SSE) → download gives signed links by default."""
+    emulator.plan_next_job(JobPlan(seconds=40))
+    async with serve_phaseo(settings, stateless=stateless) as served:
+        with anyio.fail_after(60):
+            async with mcp_client(served.url, mode) as client:
+                assert client.protocol_version == ERA[mode]
+                tools = await client.list_tools()
+                assert len(tools.tools) == 7
+                job = await create(client)
+                progress = Progress([])
+                done = await wait_done(client, job["video_id"], progress)
+                assert done["status"] == "completed"
+                assert done["next_call"]["tool"] == "download_video"
+                assert progress.values, "no progress notification arrived over HTTP"
+                assert progress.values == sorted(progress.values)
+                assert progress.values[-1] == 100.0
+                assert all(total == 100.0 for _, total, _ in progress.events)
+                saved = await client.call_tool("download_video", {"video_id": job["video_id"]})
+    assert not saved.is_error, text(saved)
+    result = data(saved)
+    assert result["mode"] == "url"
+    assert result["files"][0]["url"].startswith("http")
+    assert result["files"][0]["path"] is None
+    assert not any(b.type == "resource_link" for b in saved.content)
+    assert list(output_dir.iterdir()) == []
+    assert emulator.counters["create"] == 1
+    assert emulator.counters["content"] == 0
+
+
+async def test_server_files_makes_download_save_on_the_server(
+    settings: Settings, emulator: EmulatorHandle, output_dir: Path
+) -> None:
+    """With --server-files, download_video saves a verified file in the output directory."""
+    async with serve_phaseo(settings, server_files=True) as served:
+        with anyio.fail_after(60):
+            async with mcp_client(served.url, "legacy") as client:
+                job = await create(client)
+                await wait_done(client, job["video_id"])
+                saved = await client.call_tool("download_video", {"video_id": job["video_id"]})
+                links = await client.call_tool(
+                    "download_video", {"video_id": job["video_id"], "mode": "url"}
+                )
+    assert not saved.is_error, text(saved)
+    files = data(saved)["files"]
+    assert data(saved)["mode"] == "file"
+    assert Path(files[0]["path"]) == output_dir / f"{job['video_id']}.mp4"
+    assert Path(files[0]["path"]).stat().st_size == files[0]["bytes"]
+    assert any(b.type == "resource_link" for b in saved.content)
+    assert data(links)["mode"] == "url" and data(links)["files"][0]["url"]
+
+
+async def test_explicit_file_mode_still_saves_over_http(
+    settings: Settings, emulator: EmulatorHandle, output_dir: Path
+) -> None:
+    """mode="file" is honoured over HTTP too; only the default changes."""
+    async with serve_phaseo(settings) as served:
+        with anyio.fail_after(60):
+            async with mcp_client(served.url) as client:
+                job = await create(client)
+                await wait_done(client, job["video_id"])
+                saved = await client.call_tool(
+                    "download_video", {"video_id": job["video_id"], "mode": "file"}
+                )
+    assert not saved.is_error, text(saved)
+    assert (output_dir / f"{job['video_id']}.mp4").is_file()
+
+
+@pytest.mark.parametrize("stateless", [False, True], ids=["stateful", "stateless"])
+async def test_many_clients_at_once(
+    settings: Settings, emulator: EmulatorHandle, stateless: bool
+) -> None:
+    """Six clients (both eras) create and wait concurrently on one server; all finish."""
+    results: dict[int, dict[str, object]] = {}
+    progress: dict[int, Progress] = {}
+    async with serve_phaseo(settings, stateless=stateless) as served:
+
+        async def one(n: int) -> None:
+            async with mcp_client(served.url, "auto" if n % 2 else "legacy") as client:
+                job = await create(client, prompt=f"clip number {n} of a lake at dawn")
+                progress[n] = Progress([])
+                results[n] = await wait_done(client, job["video_id"], progress[n])
+
+        with anyio.fail_after(90):
+            async with anyio.create_task_group() as tg:
+                for n in range(6):
+                    tg.start_soon(one, n)
+    assert sorted(results) == list(range(6))
+    assert {r["status"] for r in results.values()} == {"completed"}
+    assert len({r["video_id"] for r in results.values()}) == 6
+    assert all(p.values for p in progress.values())
+    assert emulator.counters["create"] == 6
+
+
+async def test_a_cancelled_wait_leaves_the_server_usable(
+    settings: Settings, emulator: EmulatorHandle
+) -> None:
+    """A client that abandons a wait (read timeout) can keep using the same server."""
+    emulator.plan_next_job(JobPlan(seconds=1e6))
+    async with serve_phaseo(settings, stateless=True) as served:
+        with anyio.fail_after(60):
+            async with mcp_client(served.url, "legacy") as client:
+                job = await create(client)
+                with anyio.move_on_after(0.5):
+                    await client.call_tool(
+                        "wait_for_video", {"video_id": job["video_id"], "timeout_seconds": 600}
+                    )
+                status = await client.call_tool("get_video_status", {"video_id": job["video_id"]})
+    assert not status.is_error, text(status)
+    assert data(status)["status"] in ("queued", "processing")
