@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import struct
+import sys
 from pathlib import Path
 from typing import Any
 
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp.types import CallToolResult
 
 from phaseo_mcp.config import RetryPolicy, Settings
@@ -15,6 +16,34 @@ from phaseo_mcp.config import RetryPolicy, Settings
 TEST_KEY = "phaseo_v1_sk_test01_s3cretvalue0123456789"
 OTHER_KEY = "phaseo_v1_sk_test02_othersecret9876543210"
 TIME_SCALE = 100.0
+TOOL_NAMES = frozenset(
+    {
+        "create_video",
+        "get_video_status",
+        "wait_for_video",
+        "download_video",
+        "list_videos",
+        "delete_video",
+        "list_video_models",
+    }
+)
+SUNRISE = {"model": "google/veo-3.1-lite", "prompt": "sunrise over a lake", "duration": 8}
+
+
+def stdio_params(
+    base_url: str, output_dir: Path, state_dir: Path, **env: str
+) -> StdioServerParameters:
+    """phaseo-mcp as a stdio subprocess against ``base_url``, at the test time scale."""
+    values = {
+        "PHASEO_API_KEY": TEST_KEY,
+        "PHASEO_BASE_URL": base_url,
+        "PHASEO_OUTPUT_DIR": str(output_dir),
+        "PHASEO_STATE_DIR": str(state_dir),
+        "PHASEO_TIME_SCALE": str(TIME_SCALE),
+        "PHASEO_TESTING_ZERO_RETRY_WAITS": "1",
+        **env,
+    }
+    return StdioServerParameters(command=sys.executable, args=["-m", "phaseo_mcp"], env=values)
 
 
 def make_settings(base_url: str, output_dir: Path, state_dir: Path, **overrides: Any) -> Settings:

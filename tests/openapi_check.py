@@ -32,15 +32,10 @@ HOST = "https://api.phaseo.app"
 
 
 def spec_dir() -> Path:
+    """The gateway's OpenAPI cuts, vendored in tests/openapi/ (copies of
+    shared/phaseo-openapi/, so the suite runs on a clone alone); PHASEO_OPENAPI_DIR overrides."""
     env = os.environ.get("PHASEO_OPENAPI_DIR")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "shared" / "phaseo-openapi"
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("shared/phaseo-openapi not found; set PHASEO_OPENAPI_DIR")
+    return Path(env) if env else Path(__file__).resolve().parent / "openapi"
 
 
 @cache

@@ -106,15 +106,20 @@ async def wait_for_job(
             clock, min(early, max(deadline - clock.now(), 0)), heartbeat, reporter, "waiting"
         )
     while True:
+        started = clock.now()
         job = await fetch(deadline)
         interval = poll_interval(job, poll_floor)
-        pacer.polled(video_id, clock.now(), interval)
+        # Pace from the poll's start, so slow answers under load do not push polls later.
+        next_poll = started + interval
+        pacer.polled(video_id, started, interval)
         await reporter.real_value(job)
         if job.terminal or job.status == "unknown":
             return job, False
-        left = deadline - clock.now()
-        if left < interval:
+        if next_poll >= deadline:
+            left = deadline - clock.now()
             if left > 0:
                 await _sleep_with_heartbeats(clock, left, heartbeat, reporter, job.status)
             return job, True
-        await _sleep_with_heartbeats(clock, interval, heartbeat, reporter, job.status)
+        await _sleep_with_heartbeats(
+            clock, next_poll - clock.now(), heartbeat, reporter, job.status
+        )

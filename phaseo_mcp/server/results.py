@@ -14,6 +14,7 @@ from phaseo_mcp.gateway.models import Job, JobFailureKind, VideoStatus
 from phaseo_mcp.jobs.catalog import ModelSummary
 
 MAX_SUMMARY_CHARS = 500
+ASSET_FIELDS = {"mime_type", "bytes", "sha256", "width", "height", "duration_seconds"}
 
 
 class NextCall(BaseModel):
@@ -35,15 +36,6 @@ class OutputSummary(BaseModel):
     sha256: str | None = None
     url: str | None = None
     expires_at: str | None = None
-
-
-class AssetInfo(BaseModel):
-    mime_type: str | None = None
-    bytes: int | None = None
-    sha256: str | None = None
-    width: int | None = None
-    height: int | None = None
-    duration_seconds: float | None = None
 
 
 class VideoResult(Guidance):
@@ -176,7 +168,7 @@ def video_result(job: Job, **extra: Any) -> VideoResult:
         )
         for o in job.outputs
     ]
-    asset = AssetInfo.model_validate(job.asset.model_dump()).model_dump() if job.asset else None
+    asset = job.asset.model_dump(include=ASSET_FIELDS) if job.asset else None
     guide = extra.pop("guidance", None) or guidance_for(job)
     return VideoResult(
         video_id=job.video_id,

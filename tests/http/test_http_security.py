@@ -28,18 +28,10 @@ from phaseo_mcp.server.http import (
     parse_tokens,
 )
 
-from helpers import TEST_KEY, make_settings
+from helpers import TEST_KEY, TOOL_NAMES, make_settings
 
 pytestmark = pytest.mark.anyio
-TOOLS = {
-    "create_video",
-    "get_video_status",
-    "wait_for_video",
-    "download_video",
-    "list_videos",
-    "delete_video",
-    "list_video_models",
-}
+TOOLS = TOOL_NAMES
 TOKEN_A = "tok-alpha-0123456789abcdef"
 TOKEN_B = "tok-bravo-fedcba9876543210"
 INIT = {

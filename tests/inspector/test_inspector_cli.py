@@ -24,7 +24,7 @@ from mcp.server.mcpserver import MCPServer
 from phaseo_mcp.config import Settings
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 
-from helpers import TEST_KEY, TIME_SCALE, data
+from helpers import TEST_KEY, TIME_SCALE, TOOL_NAMES, data
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "http"))
 from httpkit import SUNRISE, serve_phaseo  # noqa: E402
@@ -33,15 +33,7 @@ pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[2]
 VERSION = "2.12.0"
 TOKEN = "inspector-token-0123456789abcdef"
-TOOLS = {
-    "create_video",
-    "get_video_status",
-    "wait_for_video",
-    "download_video",
-    "list_videos",
-    "delete_video",
-    "list_video_models",
-}
+TOOLS = TOOL_NAMES
 RUN_TIMEOUT = 120.0
 
 

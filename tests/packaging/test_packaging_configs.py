@@ -45,17 +45,9 @@ from client_configs import (
     stdio_entry,
     substitute,
 )
-from helpers import TEST_KEY
+from helpers import TEST_KEY, TOOL_NAMES
 
-EXPECTED_TOOLS = {
-    "create_video",
-    "get_video_status",
-    "wait_for_video",
-    "download_video",
-    "list_videos",
-    "delete_video",
-    "list_video_models",
-}
+EXPECTED_TOOLS = TOOL_NAMES
 STARTUP_TIMEOUT_SECONDS = 60.0
 HTTP_TOKEN = "cfg-test-token-0123456789"
 

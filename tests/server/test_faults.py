@@ -11,10 +11,9 @@ from mcp import Client
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 from phaseo_mcp.server.app import build_server
 
-from helpers import call, data, make_settings, text
+from helpers import SUNRISE, call, data, make_settings, text
 
 pytestmark = pytest.mark.anyio
-SUNRISE = {"model": "google/veo-3.1-lite", "prompt": "sunrise over a lake", "duration": 8}
 
 
 async def _job(

@@ -15,10 +15,9 @@ from phaseo_mcp.emulator import EmulatorConfig, EmulatorHandle, JobPlan
 from phaseo_mcp.jobs.fingerprint import key_fingerprint
 from phaseo_mcp.jobs.journal import open_journal
 
-from helpers import TEST_KEY, call, data, mp4_boxes, text
+from helpers import SUNRISE, TEST_KEY, call, data, mp4_boxes, text
 
 pytestmark = pytest.mark.anyio
-SUNRISE = {"model": "google/veo-3.1-lite", "prompt": "sunrise over a lake", "duration": 8}
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,10 +10,18 @@ from mcp import Client, StdioServerParameters
 from phaseo_mcp.emulator import EmulatorHandle
 from phaseo_mcp.server.app import build_server
 
-from helpers import TEST_KEY, call, data, files_under, make_settings, text
+from helpers import (
+    SUNRISE,
+    TOOL_NAMES,
+    call,
+    data,
+    files_under,
+    make_settings,
+    stdio_params,
+    text,
+)
 
 pytestmark = pytest.mark.anyio
-SUNRISE = {"model": "google/veo-3.1-lite", "prompt": "sunrise over a lake", "duration": 8}
 
 ATTACKS = [
     "../escape.mp4",
@@ -110,24 +116,14 @@ async def test_missing_key_lists_tools_and_explains_how_to_set_it(
     settings = make_settings(emulator.base_url, output_dir, state_dir, api_key=None)
     async with Client(build_server(settings)) as client:
         tools = {t.name for t in (await client.list_tools()).tools}
-        assert {"create_video", "get_video_status", "wait_for_video", "download_video"} <= tools
+        assert tools == TOOL_NAMES
         result = await call(client, "create_video", SUNRISE)
     assert result.is_error and "PHASEO_API_KEY" in text(result)
     assert emulator.counters.total() == 0
 
 
 def _stdio(emulator: EmulatorHandle, output_dir: Path, state_dir: Path) -> StdioServerParameters:
-    env = {
-        "PHASEO_API_KEY": TEST_KEY,
-        "PHASEO_BASE_URL": emulator.base_url,
-        "PHASEO_OUTPUT_DIR": str(output_dir),
-        "PHASEO_STATE_DIR": str(state_dir),
-        "PHASEO_TIME_SCALE": "100",
-        "PHASEO_LOG_LEVEL": "DEBUG",
-    }
-    if "COVERAGE_PROCESS_START" in os.environ:
-        env["COVERAGE_PROCESS_START"] = os.environ["COVERAGE_PROCESS_START"]
-    return StdioServerParameters(command=sys.executable, args=["-m", "phaseo_mcp"], env=env)
+    return stdio_params(emulator.base_url, output_dir, state_dir, PHASEO_LOG_LEVEL="DEBUG")
 
 
 async def test_stdio_subprocess_full_workflow_with_progress(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,23 +18,14 @@ from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 from phaseo_mcp.jobs.journal import open_journal
 from phaseo_mcp.server.app import build_server
 
-from helpers import TEST_KEY, call, data, make_settings
+from helpers import SUNRISE, TEST_KEY, call, data, make_settings, stdio_params
 
 pytestmark = pytest.mark.anyio
-SUNRISE = {"model": "google/veo-3.1-lite", "prompt": "sunrise over a lake", "duration": 8}
 BIG = 512 * 1024 * 1024
 
 
 def _params(emulator: EmulatorHandle, out: Path, state: Path) -> StdioServerParameters:
-    env = {
-        "PHASEO_API_KEY": TEST_KEY,
-        "PHASEO_BASE_URL": emulator.base_url,
-        "PHASEO_OUTPUT_DIR": str(out),
-        "PHASEO_STATE_DIR": str(state),
-        "PHASEO_TIME_SCALE": "100",
-        "PHASEO_TESTING_ZERO_RETRY_WAITS": "1",
-    }
-    return StdioServerParameters(command=sys.executable, args=["-m", "phaseo_mcp"], env=env)
+    return stdio_params(emulator.base_url, out, state)
 
 
 def _server_process() -> psutil.Process:

@@ -4,16 +4,15 @@ the journal, not in the output directory — across every tool and a spread of f
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import Client
 from mcp.client.stdio import stdio_client
 
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 
-from helpers import TEST_KEY, call
+from helpers import TEST_KEY, call, stdio_params
 
 pytestmark = pytest.mark.anyio
 WEBHOOK_SECRET = "whsec_topsecret_value_0123456789"
@@ -25,16 +24,7 @@ async def test_no_secret_in_results_logs_journal_or_files(
 ) -> None:
     out, state = tmp_path / "out", tmp_path / "state"
     errlog = (tmp_path / "stderr.log").open("w")
-    env = {
-        "PHASEO_API_KEY": TEST_KEY,
-        "PHASEO_BASE_URL": emulator.base_url,
-        "PHASEO_OUTPUT_DIR": str(out),
-        "PHASEO_STATE_DIR": str(state),
-        "PHASEO_TIME_SCALE": "100",
-        "PHASEO_TESTING_ZERO_RETRY_WAITS": "1",
-        "PHASEO_LOG_LEVEL": "DEBUG",
-    }
-    params = StdioServerParameters(command=sys.executable, args=["-m", "phaseo_mcp"], env=env)
+    params = stdio_params(emulator.base_url, out, state, PHASEO_LOG_LEVEL="DEBUG")
     seen: list[str] = []
     try:
         async with Client(stdio_client(params, errlog=errlog)) as client:
