@@ -7,11 +7,13 @@ temp file, the journal is closed) and the process exits promptly.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import logging
 import os
 import signal
 import sys
+from typing import Any, cast
 
 import anyio
 from mcp.server.mcpserver import MCPServer
@@ -19,6 +21,7 @@ from mcp.server.stdio import stdio_server
 
 from phaseo_mcp.config import Settings
 from phaseo_mcp.logs import configure_logging
+from phaseo_mcp.server.stdio_pipes import pipe_stdio
 
 log = logging.getLogger(__name__)
 HTTP_ONLY_FLAGS = {
@@ -35,23 +38,29 @@ DEFAULTS: dict[str, object] = {"host": "127.0.0.1", "port": 8000, "path": "/mcp"
 
 
 class _CancellableStdin(anyio.AsyncFile[str]):
-    """stdin whose pending read can be abandoned, so a signal can stop the server.
-
-    The SDK's own stdin reader waits in a worker thread that no cancellation can interrupt,
-    which would keep a stopped server alive until the client closed the pipe.
-    """
+    """Fallback stdin (not a pipe): a pending read can be abandoned, so a signal still stops
+    the server. The SDK's reader waits in a thread that no cancellation interrupts."""
 
     async def readline(self) -> str:
         return await anyio.to_thread.run_sync(self.wrapped.readline, abandon_on_cancel=True)
 
 
 async def _serve_stdio(server: MCPServer) -> None:
-    stdin = _CancellableStdin(
-        io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
-    )
-    lowlevel = server._lowlevel_server  # what MCPServer.run_stdio_async runs, with our stdin
-    async with stdio_server(stdin=stdin) as (read_stream, write_stream):
-        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+    lowlevel = server._lowlevel_server  # what MCPServer.run_stdio_async runs, with our streams
+    options = lowlevel.create_initialization_options()
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            stdin, stdout = await stack.enter_async_context(pipe_stdio())
+        except (OSError, ValueError) as exc:  # not a pair of pipes (a file, a terminal…)
+            log.debug("stdio is not a pair of pipes (%s); reading in threads", exc)
+            text = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+            transport = stdio_server(stdin=_CancellableStdin(text))
+        else:
+            # stdio_server only iterates stdin and awaits stdout.write/flush: the pipe
+            # adapters provide exactly that.
+            transport = stdio_server(stdin=cast(Any, stdin), stdout=cast(Any, stdout))
+        read, write = await stack.enter_async_context(transport)
+        await lowlevel.run(read, write, options)
 
 
 async def _stdio(settings: Settings) -> None:
@@ -74,8 +83,8 @@ async def _stdio(settings: Settings) -> None:
         tg.cancel_scope.cancel()
     if stopped_by:
         # Every tool call has been cancelled and cleaned up and the lifespan has closed the
-        # journal. Only the abandoned thread blocked reading stdin is left: leave without
-        # waiting for it (interpreter shutdown would join it until the client closes stdin).
+        # journal. With the threaded fallback an abandoned thread may still block on stdin:
+        # leave without waiting for it (shutdown would join it until the client closes stdin).
         logging.shutdown()
         os._exit(0)
 

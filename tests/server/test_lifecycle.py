@@ -105,3 +105,61 @@ async def test_demo_saves_a_valid_mp4(tmp_path: Path) -> None:
             check=False,
         )  # fmt: skip
         assert probe.returncode == 0 and "video" in probe.stdout.decode()
+
+
+HANDSHAKE = [
+    {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "0"},
+        },
+    },
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+]
+
+
+@pytest.mark.parametrize("stdin_kind", ["file", "pipe"])
+async def test_stdio_answers_whether_stdin_is_a_pipe_or_a_file(
+    tmp_path: Path, stdin_kind: str
+) -> None:
+    """Pipes use the asyncio transport, anything else the threaded fallback; stdout carries
+    only JSON-RPC either way."""
+    import json
+    import subprocess
+
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text("".join(json.dumps(m) + "\n" for m in HANDSHAKE))
+    cmd = [sys.executable, "-m", "phaseo_mcp"]
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PHASEO_LOG_LEVEL": "DEBUG"}
+
+    def run() -> subprocess.CompletedProcess[bytes]:
+        if stdin_kind == "file":
+            with requests.open("rb") as fh:
+                return subprocess.run(cmd, stdin=fh, capture_output=True, env=env, timeout=60)
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(requests.read_bytes())
+        proc.stdin.flush()
+        lines = [proc.stdout.readline(), proc.stdout.readline()]
+        proc.stdin.close()  # EOF: the server finishes and exits
+        returncode = proc.wait(timeout=60)
+        out = proc.stdout.read()
+        err = proc.stderr.read() if proc.stderr else b""
+        return subprocess.CompletedProcess(cmd, returncode, b"".join(lines) + out, err)
+
+    done = await anyio.to_thread.run_sync(run)
+    replies = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert done.returncode == 0
+    assert all(r["jsonrpc"] == "2.0" and r["id"] in (1, 2) for r in replies)
+    if stdin_kind == "pipe":
+        assert [r["id"] for r in replies] == [1, 2], done.stderr.decode()[-2000:]
+        assert {t["name"] for t in replies[1]["result"]["tools"]} >= {"create_video"}
+    else:  # a file reaches EOF at once, and EOF ends the session (in-flight calls included)
+        assert "reading in threads" in done.stderr.decode()

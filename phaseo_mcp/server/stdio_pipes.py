@@ -1,0 +1,92 @@
+"""stdio for the MCP server on asyncio pipe transports.
+
+The SDK's default stdio transport hands every line it reads, and every write and flush, to a
+worker thread: three thread hand-offs per tool call, and a stdin read that no cancellation can
+interrupt (a stopped server would linger until its client closed the pipe). Here stdin and
+stdout are asyncio pipe transports on private copies of fds 0 and 1: no threads, reads that
+cancel cleanly, and writes that respect back-pressure. While serving, fd 0 reads the null
+device and fd 1 points at stderr, as the SDK's own transport arranges, so a stray write from
+a library can never corrupt the protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+MAX_LINE_BYTES = 64 * 1024 * 1024  # one JSON-RPC message per line
+
+
+class PipeLines:
+    """``async for line in stdin`` over an asyncio StreamReader, as text."""
+
+    def __init__(self, reader: asyncio.StreamReader) -> None:
+        self._reader = reader
+
+    def __aiter__(self) -> PipeLines:
+        return self
+
+    async def __anext__(self) -> str:
+        line = await self._reader.readline()
+        if not line:
+            raise StopAsyncIteration
+        return line.decode("utf-8", errors="replace")
+
+
+class PipeWriter:
+    """``await stdout.write(text); await stdout.flush()`` over an asyncio StreamWriter."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self._writer = writer
+
+    async def write(self, text: str) -> None:
+        self._writer.write(text.encode("utf-8"))
+
+    async def flush(self) -> None:
+        await self._writer.drain()
+
+
+@asynccontextmanager
+async def pipe_stdio() -> AsyncIterator[tuple[PipeLines, PipeWriter]]:
+    """Claim fds 0 and 1 as asyncio pipes; raises ValueError/OSError if they are not pipes
+    (a regular file or a closed descriptor), in which case the caller falls back."""
+    loop = asyncio.get_running_loop()
+    saved_in, saved_out = os.dup(0), os.dup(1)
+    read_file = os.fdopen(os.dup(0), "rb", buffering=0)
+    write_file = os.fdopen(os.dup(1), "wb", buffering=0)
+    reader = asyncio.StreamReader(limit=MAX_LINE_BYTES)
+    read_transport: asyncio.BaseTransport | None = None
+    write_transport: asyncio.WriteTransport | None = None
+    try:
+        read_transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), read_file
+        )
+        write_transport, protocol = await loop.connect_write_pipe(
+            asyncio.streams.FlowControlMixin, write_file
+        )
+        writer = asyncio.StreamWriter(write_transport, protocol, None, loop)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        os.dup2(2, 1)
+        yield PipeLines(reader), PipeWriter(writer)
+    finally:
+        if write_transport is not None:
+            write_transport.close()
+        else:
+            write_file.close()
+        if read_transport is not None:
+            read_transport.close()
+        else:
+            read_file.close()
+        os.dup2(saved_in, 0)
+        os.dup2(saved_out, 1)
+        for fd in (0, 1):  # the transports made the shared descriptions non-blocking
+            try:
+                os.set_blocking(fd, True)
+            except OSError:
+                pass
+        os.close(saved_in)
+        os.close(saved_out)
