@@ -14,7 +14,11 @@ from mcp.server.mcpserver import MCPServer
 
 from phaseo_mcp import __version__
 from phaseo_mcp.clock import Clock
-from phaseo_mcp.config import Settings
+from phaseo_mcp.config import (
+    MAX_IDLE_UPSTREAM_CONNECTIONS,
+    MAX_UPSTREAM_CONNECTIONS,
+    Settings,
+)
 from phaseo_mcp.errors import ConfigError
 from phaseo_mcp.jobs.catalog import CatalogCache
 from phaseo_mcp.jobs.wait import PollPacer
@@ -108,7 +112,10 @@ def make_http_client(settings: Settings) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=timeout,
         follow_redirects=False,
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        limits=httpx.Limits(
+            max_connections=MAX_UPSTREAM_CONNECTIONS,
+            max_keepalive_connections=MAX_IDLE_UPSTREAM_CONNECTIONS,
+        ),
     )
 
 
