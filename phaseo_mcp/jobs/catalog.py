@@ -230,7 +230,7 @@ class CatalogCache:
         try:
             models, _ = await self.get(gateway, key_fp)
         except PhaseoError as exc:
-            if getattr(exc, "failure_kind", None) == "auth":
+            if exc.failure_kind == "auth":
                 raise
             return None, exc.message
         return models, None

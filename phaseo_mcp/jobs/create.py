@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from phaseo_mcp.errors import GatewayError, OutcomeUnknown, PhaseoError
+from phaseo_mcp.errors import OutcomeUnknown, PhaseoError
 from phaseo_mcp.gateway.client import GatewayClient
 from phaseo_mcp.gateway.models import CreateVideoRequest, Job
 from phaseo_mcp.jobs.fingerprint import request_fingerprint, without_secrets
@@ -62,7 +62,7 @@ async def create_job(
                 lambda: journal.mark_outcome_unknown(row_id, error=unknown)
             )
         raise
-    except (GatewayError, PhaseoError) as exc:
+    except PhaseoError as exc:
         # An error answer (or no connection at all): no job exists, release the guard.
         refused = exc.message
         with anyio.CancelScope(shield=True):

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, cast
 
 import anyio
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ContentBlock, ResourceLink
 
-from phaseo_mcp.errors import ConfigError, InputError, PhaseoError, TransportError
+from phaseo_mcp.errors import ConfigError, InputError, PhaseoError
 from phaseo_mcp.gateway.client import GatewayClient
 from phaseo_mcp.gateway.errors import KEY_HELP
 from phaseo_mcp.gateway.models import (
@@ -33,6 +33,9 @@ from phaseo_mcp.jobs.fingerprint import key_fingerprint
 from phaseo_mcp.jobs.wait import wait_for_job
 from phaseo_mcp.logs import register_secret
 from phaseo_mcp.server.app import AppState
+
+if TYPE_CHECKING:
+    from phaseo_mcp.jobs.journal import JobRecord, Journal
 from phaseo_mcp.server.results import (
     DeleteResult,
     DownloadResult,
@@ -50,6 +53,7 @@ from phaseo_mcp.server.results import (
 
 API_KEY_HEADER = "x-phaseo-api-key"
 MATCH_WINDOW_SECONDS = 600
+MERGE_WINDOW_ROWS = 500  # journal rows compared with the gateway's listing
 
 
 def state_of(ctx: Context) -> AppState:
@@ -363,29 +367,22 @@ async def list_jobs(ctx: Context, *, statuses: Sequence[str] | None, limit: int)
     note = None
     try:
         listing = await gateway.list(limit=limit, statuses=statuses)
-    except (TransportError, PhaseoError) as exc:
-        if isinstance(exc, ConfigError) or getattr(exc, "failure_kind", "") == "auth":
+    except PhaseoError as exc:
+        if exc.failure_kind in ("config", "auth"):
             raise
         reachable = False
         note = f"The gateway could not be reached ({exc.message}); showing the local journal."
         listing = None
     if listing is not None:
-        known = await anyio.to_thread.run_sync(
-            lambda: {r.video_id for r in journal.list_jobs(key_fp, limit=500, include_deleted=True)}
+        rows = await anyio.to_thread.run_sync(
+            lambda: journal.list_jobs(key_fp, limit=MERGE_WINDOW_ROWS, include_deleted=True)
         )
-        pending = await anyio.to_thread.run_sync(
-            lambda: [
-                r
-                for r in journal.list_jobs(key_fp, limit=500)
-                if r.video_id is None and r.state in ("outcome_unknown", "intent")
-            ]
-        )
+        known = {r.video_id for r in rows}
+        unresolved = [r for r in rows if r.video_id is None and not r.deleted]
         for obj in listing.data:
             job = Job.from_api(obj)
             if job.video_id not in known:
-                _attach_unknown(
-                    journal, key_fp, pending, job, obj.model_extra or {}, to_unix(obj.created_at)
-                )
+                await _attach_unknown(journal, key_fp, unresolved, job, to_unix(obj.created_at))
             await _journal_status(state, key_fp, job)
     records = await anyio.to_thread.run_sync(
         lambda: journal.list_jobs(key_fp, statuses=statuses, limit=limit)
@@ -402,7 +399,7 @@ async def list_jobs(ctx: Context, *, statuses: Sequence[str] | None, limit: int)
             deleted=r.deleted,
             note=(
                 "Create sent but no answer came; the gateway has not listed a matching job yet."
-                if r.state == "outcome_unknown" and not r.video_id
+                if r.state in ("outcome_unknown", "intent") and not r.video_id
                 else None
             ),
         )
@@ -418,27 +415,25 @@ async def list_jobs(ctx: Context, *, statuses: Sequence[str] | None, limit: int)
     return success(result, text)
 
 
-def _attach_unknown(
-    journal: Any,
-    key_fp: str,
-    pending: list[Any],
-    job: Job,
-    extra: dict[str, Any],
-    created: int | None,
+async def _attach_unknown(
+    journal: Journal, key_fp: str, unresolved: list[JobRecord], job: Job, created: int | None
 ) -> None:
-    """Link an "outcome unknown" row to the gateway job it most likely made."""
+    """Link an intent or "outcome unknown" row to the gateway job it most likely made: the
+    same model, created closest in time (within MATCH_WINDOW_SECONDS)."""
     if created is None:
         return
     candidates = [
         r
-        for r in pending
+        for r in unresolved
         if r.model == job.model and abs(r.created_at - created) <= MATCH_WINDOW_SECONDS
     ]
     if not candidates:
         return
     best = min(candidates, key=lambda r: abs(r.created_at - created))
-    journal.attach_video_id(key_fp, best.row_id, job.video_id)
-    pending.remove(best)
+    unresolved.remove(best)
+    await anyio.to_thread.run_sync(
+        lambda: journal.attach_video_id(key_fp, best.row_id, job.video_id)
+    )
 
 
 async def delete(ctx: Context, video_id: str) -> CallToolResult:

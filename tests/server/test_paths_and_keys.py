@@ -12,6 +12,7 @@ from phaseo_mcp.server.app import build_server
 
 from helpers import (
     SUNRISE,
+    TEST_KEY,
     TOOL_NAMES,
     call,
     data,
@@ -152,3 +153,21 @@ async def test_stdio_subprocess_full_workflow_with_progress(
     assert job["status"] == "completed"
     assert Path(saved["files"][0]["path"]).read_bytes()[4:8] == b"ftyp"
     assert seen and all(b > a for a, b in zip(seen, seen[1:], strict=False))
+
+
+async def test_api_key_file_flag_is_read_and_never_a_plain_flag(
+    emulator: EmulatorHandle, output_dir: Path, state_dir: Path, tmp_path: Path
+) -> None:
+    """--api-key-file supplies the key (no PHASEO_API_KEY in the environment)."""
+    key_file = tmp_path / "key"
+    key_file.write_text(TEST_KEY + "\n")
+    params = stdio_params(emulator.base_url, output_dir, state_dir, PHASEO_API_KEY="")
+    params.args = [*params.args, "--api-key-file", str(key_file)]
+    async with Client(params) as client:
+        result = await call(client, "list_video_models", {})
+    assert not result.is_error, text(result)
+    assert emulator.counters["models"] == 1
+    from phaseo_mcp.cli import build_parser
+
+    options = {a for action in build_parser()._actions for a in action.option_strings}
+    assert "--api-key" not in options
