@@ -45,6 +45,19 @@ def _env(**values: str) -> dict[str, str]:
     return env
 
 
+def _gateway_env(
+    emulator: EmulatorHandle, output_dir: Path, state_dir: Path, **values: str
+) -> dict[str, str]:
+    """The minimal environment pointed at the emulator, with writable folders."""
+    return _env(
+        HOME=str(state_dir),
+        PHASEO_BASE_URL=emulator.base_url,
+        PHASEO_OUTPUT_DIR=str(output_dir),
+        PHASEO_STATE_DIR=str(state_dir),
+        **values,
+    )
+
+
 def _doctor_command(*flags: str) -> list[str]:
     return [sys.executable, "-m", "phaseo_mcp", "doctor", *flags]
 
@@ -100,13 +113,7 @@ async def test_doctor_passes_with_a_good_key(
     emulator: EmulatorHandle, output_dir: Path, state_dir: Path
 ) -> None:
     """Good key, reachable gateway, writable folders: exit 0, and the key is never printed."""
-    env = _env(
-        HOME=str(state_dir),
-        PHASEO_API_KEY=TEST_KEY,
-        PHASEO_BASE_URL=emulator.base_url,
-        PHASEO_OUTPUT_DIR=str(output_dir),
-        PHASEO_STATE_DIR=str(state_dir),
-    )
+    env = _gateway_env(emulator, output_dir, state_dir, PHASEO_API_KEY=TEST_KEY)
     code, output = await _run_doctor(env)
     assert code == 0, output
     assert "FAIL" not in output
@@ -124,12 +131,7 @@ async def test_doctor_reads_the_key_from_a_file(
     """--api-key-file works like PHASEO_API_KEY (and the key still is not printed)."""
     key_file = tmp_path / "key.txt"
     key_file.write_text(TEST_KEY + "\n", encoding="utf-8")
-    env = _env(
-        HOME=str(state_dir),
-        PHASEO_BASE_URL=emulator.base_url,
-        PHASEO_OUTPUT_DIR=str(output_dir),
-        PHASEO_STATE_DIR=str(state_dir),
-    )
+    env = _gateway_env(emulator, output_dir, state_dir)
     code, output = await _run_doctor(env, "--api-key-file", str(key_file))
     assert code == 0, output
     _assert_no_secret(output, TEST_KEY)
@@ -143,13 +145,7 @@ async def test_doctor_fails_when_the_key_is_rejected(
     emulator: EmulatorHandle, output_dir: Path, state_dir: Path
 ) -> None:
     """A key the gateway answers 401 to: exit 1, 'key rejected', the variable and a fix."""
-    env = _env(
-        HOME=str(state_dir),
-        PHASEO_API_KEY=OTHER_KEY,
-        PHASEO_BASE_URL=emulator.base_url,
-        PHASEO_OUTPUT_DIR=str(output_dir),
-        PHASEO_STATE_DIR=str(state_dir),
-    )
+    env = _gateway_env(emulator, output_dir, state_dir, PHASEO_API_KEY=OTHER_KEY)
     code, output = await _run_doctor(env)
     assert code == 1, output
     row = _row(output, "api key")
@@ -163,12 +159,7 @@ async def test_doctor_fails_without_a_key(
     emulator: EmulatorHandle, output_dir: Path, state_dir: Path
 ) -> None:
     """No key at all: exit 1, naming PHASEO_API_KEY and where to get one."""
-    env = _env(
-        HOME=str(state_dir),
-        PHASEO_BASE_URL=emulator.base_url,
-        PHASEO_OUTPUT_DIR=str(output_dir),
-        PHASEO_STATE_DIR=str(state_dir),
-    )
+    env = _gateway_env(emulator, output_dir, state_dir)
     code, output = await _run_doctor(env)
     assert code == 1, output
     row = _row(output, "api key")
@@ -187,13 +178,7 @@ async def test_doctor_warns_about_a_legacy_key(
 ) -> None:
     """An aistats_v1_ key still works (exit 0) but the doctor warns of its 2027 sunset."""
     legacy = LEGACY_KEY
-    env = _env(
-        HOME=str(state_dir),
-        PHASEO_API_KEY=legacy,
-        PHASEO_BASE_URL=emulator.base_url,
-        PHASEO_OUTPUT_DIR=str(output_dir),
-        PHASEO_STATE_DIR=str(state_dir),
-    )
+    env = _gateway_env(emulator, output_dir, state_dir, PHASEO_API_KEY=legacy)
     code, output = await _run_doctor(env)
     row = _row(output, "api key")
     assert "WARN" in row and "2027-01-01" in row and "accepted" in row
