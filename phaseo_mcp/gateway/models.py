@@ -206,6 +206,8 @@ class CreateVideoRequest(_Strict):
     person_generation: str | None = Field(None, max_length=64)
     resize_mode: str | None = Field(None, max_length=64)
     input_references: list[InputReference] | None = Field(None, max_length=MAX_REFERENCES)
+    input_video_duration: float | None = Field(None, gt=0, le=3600)  # R6
+    input_audio_duration: float | None = Field(None, ge=2, le=20)  # R6
     provider_params: dict[str, Any] | None = None
     output: OutputConfig | None = None
     webhook: WebhookUrl | WebhookEndpoint | None = None
@@ -227,6 +229,14 @@ class CreateVideoRequest(_Strict):
                 "size cannot be combined with resolution or aspect_ratio: "
                 "pass either size (e.g. 1280x720) or resolution and/or aspect_ratio"
             )
+        audio = [r for r in self.input_references or [] if r.type == "audio_url"]
+        if audio and (len(audio) > 1 or self.input_audio_duration is None):
+            raise ValueError(
+                "an audio-driven video takes exactly one audio_url reference plus "
+                "input_audio_duration (its length in seconds, 2-20)"
+            )
+        if self.input_audio_duration is not None and not audio:
+            raise ValueError("input_audio_duration needs an audio_url reference")
         if self.provider_params and (bad := _shadowing_keys(self.provider_params)):
             raise ValueError(
                 f"provider_params must not repeat top-level fields: {', '.join(bad)}; "

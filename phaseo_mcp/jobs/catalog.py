@@ -40,7 +40,7 @@ ROLE_TO_CATALOG: dict[str, tuple[str, ...]] = {
     "first_frame": ("input_image", "image", "first_frame"),
     "last_frame": ("last_frame", "input_last_frame"),
     "reference": ("reference_images", "input_references"),
-    "source": ("input_image", "input_video", "input_references"),
+    "source": ("input_image", "input_video", "input_audio", "input_references"),
     "mask": ("mask", "input_references"),
 }
 INPUT_TYPE_OF_REFERENCE = {"image_url": "image", "video_url": "video", "audio_url": "audio"}

@@ -245,8 +245,9 @@ def describe_validation(exc: ValidationError, what: str) -> str:
     """A pydantic error as one line per field, without echoing long input values."""
     lines = []
     for err in exc.errors(include_url=False, include_input=False)[:10]:
-        where = ".".join(str(p) for p in err["loc"]) or what
-        lines.append(f"{where}: {err['msg']}")
+        where = ".".join(str(p) for p in err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}: {message}" if where else message)
     return f"Invalid {what}: " + "; ".join(lines) + ". Nothing was sent to the gateway."
 
 

@@ -105,6 +105,12 @@ async def create_video(
         ),
         WithJsonSchema({"type": ["array", "null"], "items": {"type": "object"}, "maxItems": 8}),
     ] = None,
+    input_video_duration: Annotated[
+        float | None, _api("input_video_duration", "R6: seconds of a video_url reference.")
+    ] = None,
+    input_audio_duration: Annotated[
+        float | None, _api("input_audio_duration", "R6: seconds (2-20) of the audio_url.")
+    ] = None,
     provider_params: Annotated[
         dict[str, Any] | None, _api("provider_params", "Provider-specific extras.")
     ] = None,
@@ -127,14 +133,12 @@ async def create_video(
         bool, Field(description="Create even if an identical job was made in the last 10 min.")
     ] = False,
 ) -> Annotated[CallToolResult, VideoResult]:
-    """Start a PAID video generation job; returns at once with video_id (no waiting).
+    """Start a PAID video job; returns at once with video_id and estimated_cost_usd.
 
-    Each call costs money: call it once per video the user asked for. Pick model and values
-    from list_video_models first. An identical request within 10 minutes is refused with
-    the earlier job (pass allow_duplicate=true only if the user wants another copy).
-    Returns the job (status queued/processing, estimated_cost_usd); next call
-    wait_for_video(video_id). If it reports "outcome unknown", call list_videos — never
-    create again."""
+    Each call costs money: one call per video the user asked for, with a model and values
+    from list_video_models. An identical request within 10 min is refused with the earlier
+    job (allow_duplicate=true only if the user wants another copy). Next: wait_for_video.
+    After "outcome unknown", call list_videos; never create again."""
     fields = {k: v for k, v in locals().items() if k in CreateVideoRequest.model_fields}
     req = CreateVideoRequest.model_validate({k: v for k, v in fields.items() if v is not None})
     from phaseo_mcp.server import operations as ops
@@ -146,11 +150,9 @@ async def create_video(
 async def get_video_status(
     ctx: Context, video_id: VideoId
 ) -> Annotated[CallToolResult, VideoResult]:
-    """Look at a job once, right now (one request, no waiting).
-
-    Returns status (queued, processing, completed, failed, cancelled, expired, unknown),
-    progress, cost, outputs (signed URLs when the job has them) and next_call. To wait for
-    completion use wait_for_video instead of calling this in a loop."""
+    """Look at a job once, now (one request, no waiting): status, progress, cost, outputs
+    (with signed URLs when present) and next_call. To wait, use wait_for_video instead of
+    calling this in a loop."""
     from phaseo_mcp.server import operations as ops
 
     return await ops.status(ctx, video_id)
@@ -169,11 +171,10 @@ async def wait_for_video(
         ),
     ] = DEFAULT_WAIT_TIMEOUT_SECONDS,
 ) -> Annotated[CallToolResult, VideoResult]:
-    """Wait for a job to finish, polling at the gateway's pace and sending progress.
+    """Wait for a job, polling at the gateway's pace and sending progress.
 
-    Returns when the job completes or fails, or when timeout_seconds runs out — then the
-    result is normal (not an error) with next_call = wait_for_video again. On completion
-    next_call is download_video; on failure the result says why (failure_kind)."""
+    Returns when it completes (next_call: download_video) or fails (failure_kind says why),
+    or when timeout_seconds ends: then a normal result whose next_call is wait_for_video."""
     from phaseo_mcp.server import operations as ops
 
     return await ops.wait(ctx, video_id, timeout_seconds)
@@ -207,11 +208,9 @@ async def download_video(
         ),
     ] = None,
 ) -> Annotated[CallToolResult, DownloadResult]:
-    """Get a completed video: a verified file on disk (mode=file) or signed links (mode=url).
-
-    Files are checked (size, sha256), written atomically, and returned with their path and
-    as resource links; calling again for the same file transfers nothing. Links expire
-    (expires_at). If the job is not completed yet, call wait_for_video first."""
+    """Get a completed video: a verified file on disk (mode=file: size and sha256 checked,
+    written atomically, returned as path and resource link; not fetched again if already
+    there) or signed links (mode=url; they expire). Not completed: wait_for_video first."""
     from phaseo_mcp.server import operations as ops
 
     return await ops.download(
@@ -233,10 +232,9 @@ async def list_videos(
     ] = None,
     limit: Annotated[int, Field(ge=1, le=100, description="Most recent N jobs.")] = 20,
 ) -> Annotated[CallToolResult, ListResult]:
-    """List this key's video jobs, newest first: the local journal merged with the gateway.
-
-    Use it to find a job after a timeout, an "outcome unknown" create, or a restart —
-    instead of creating again. Works offline from the journal (says so)."""
+    """This key's jobs, newest first: the local journal merged with the gateway. Use it after
+    a timeout, an "outcome unknown" create or a restart instead of creating again; works
+    offline (says so)."""
     from phaseo_mcp.server import operations as ops
 
     return await ops.list_jobs(ctx, statuses=status, limit=limit)
@@ -244,10 +242,8 @@ async def list_videos(
 
 @guarded
 async def delete_video(ctx: Context, video_id: VideoId) -> Annotated[CallToolResult, DeleteResult]:
-    """Delete a finished job's record and outputs at the gateway (cannot be undone).
-
-    Only for terminal jobs (completed or failed); running jobs cannot be cancelled or
-    deleted. Files already saved locally are kept."""
+    """Delete a finished (completed or failed) job at the gateway; cannot be undone.
+    Running jobs cannot be cancelled or deleted. Files already saved are kept."""
     from phaseo_mcp.server import operations as ops
 
     return await ops.delete(ctx, video_id)
@@ -261,10 +257,9 @@ async def list_video_models(
         Field(description="Only models supporting all of these parameters, e.g. ['seed']."),
     ] = None,
 ) -> Annotated[CallToolResult, ModelsResult]:
-    """List the video models with the values each allows (durations, resolutions, aspect
-    ratios, sample counts, audio, reference roles) and its price.
-
-    Call this before create_video and use only values listed for the chosen model."""
+    """Video models with the values each allows (durations, resolutions, aspect ratios,
+    sample counts, audio, reference roles) and price. Call before create_video; use only
+    the values listed for the chosen model."""
     from phaseo_mcp.server import operations as ops
 
     return await ops.models(ctx, params=params)
