@@ -7,12 +7,11 @@ into ``jobs/`` or ``gateway/``, and shapes the result with ``results.py``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import anyio
 from mcp.server.mcpserver import Context
-from mcp.types import CallToolResult, ContentBlock, ResourceLink
+from mcp.types import CallToolResult
 
 from phaseo_mcp.errors import ConfigError, InputError, PhaseoError
 from phaseo_mcp.gateway.client import GatewayClient
@@ -20,15 +19,12 @@ from phaseo_mcp.gateway.errors import KEY_HELP
 from phaseo_mcp.gateway.models import (
     CreateVideoRequest,
     Job,
-    OutputInfo,
     check_video_id,
     to_iso,
     to_unix,
 )
-from phaseo_mcp.jobs import paths
 from phaseo_mcp.jobs.catalog import check_request, estimate_cost, summarize
 from phaseo_mcp.jobs.create import create_job
-from phaseo_mcp.jobs.download import Expected, existing_matches, save_output
 from phaseo_mcp.jobs.fingerprint import key_fingerprint
 from phaseo_mcp.jobs.wait import wait_for_job
 from phaseo_mcp.logs import register_secret
@@ -38,13 +34,11 @@ if TYPE_CHECKING:
     from phaseo_mcp.jobs.journal import JobRecord, Journal
 from phaseo_mcp.server.results import (
     DeleteResult,
-    DownloadResult,
     Guidance,
     JobSummary,
     ListResult,
     ModelsResult,
     NextCall,
-    SavedFileInfo,
     failure,
     success,
     summarize_video,
@@ -87,7 +81,7 @@ def gateway_for(ctx: Context) -> tuple[AppState, GatewayClient, str]:
     return state, gateway, key_fingerprint(key)
 
 
-async def _journal_status(state: AppState, key_fp: str, job: Job) -> None:
+async def journal_status(state: AppState, key_fp: str, job: Job) -> None:
     journal = await state.journal()
     if journal is None:
         return
@@ -165,7 +159,7 @@ async def status(ctx: Context, video_id: str) -> CallToolResult:
     check_video_id(video_id)
     state, gateway, key_fp = gateway_for(ctx)
     job = Job.from_api(await gateway.get(video_id))
-    await _journal_status(state, key_fp, job)
+    await journal_status(state, key_fp, job)
     result = video_result(job)
     return success(result, summarize_video(result))
 
@@ -191,7 +185,7 @@ async def wait(ctx: Context, video_id: str, timeout_seconds: int) -> CallToolRes
         pacer=state.pacer,
         on_progress=on_progress,
     )
-    await _journal_status(state, key_fp, job)
+    await journal_status(state, key_fp, job)
     guidance = None
     if exhausted:
         guidance = Guidance(
@@ -203,158 +197,6 @@ async def wait(ctx: Context, video_id: str, timeout_seconds: int) -> CallToolRes
         )
     result = video_result(job, budget_exhausted=exhausted, guidance=guidance)
     return success(result, summarize_video(result))
-
-
-# ------------------------------------------------------------------ download
-
-
-def _pick_outputs(job: Job, index: int | None) -> list[OutputInfo]:
-    outputs = job.outputs or [OutputInfo(index=0)]
-    if index is None:
-        return outputs
-    chosen = [o for o in outputs if o.index == index]
-    if not chosen:
-        raise InputError(
-            f"{job.video_id} has no output {index}; its outputs are "
-            f"{', '.join(str(o.index) for o in outputs)}. Omit index to get all of them."
-        )
-    return chosen
-
-
-async def download(
-    ctx: Context,
-    video_id: str,
-    *,
-    index: int | None,
-    filename: str | None,
-    mode: str | None,
-    overwrite: bool,
-    ttl_seconds: int | None,
-) -> CallToolResult:
-    check_video_id(video_id)
-    if filename is not None:  # refuse a bad name before anything is requested
-        paths.target_name(video_id, 0, None, filename, many=False)
-    state, gateway, key_fp = gateway_for(ctx)
-    mode = mode or state.settings.default_download_mode
-    root = paths.prepare_output_dir(state.settings.output_dir) if mode == "file" else None
-    job = Job.from_api(await gateway.get(video_id))
-    await _journal_status(state, key_fp, job)
-    if job.status != "completed":
-        if job.terminal:
-            return failure(
-                f"{video_id} is {job.status} and has no video to download "
-                f"({job.failure_message or 'no reason given'}).",
-                kind="not_ready",
-                video_id=video_id,
-                status=job.status,
-            )
-        return failure(
-            f"{video_id} is still {job.status}; wait for it first, then download.",
-            kind="not_ready",
-            video_id=video_id,
-            status=job.status,
-            next_call={"tool": "wait_for_video", "arguments": {"video_id": video_id}},
-        )
-    outputs = _pick_outputs(job, index)
-    files: list[SavedFileInfo] = []
-    links: list[ContentBlock] = []
-    if mode == "url":
-        for out in outputs:
-            minted = await gateway.download_url(video_id, index=out.index, ttl_seconds=ttl_seconds)
-            files.append(
-                SavedFileInfo(
-                    index=out.index,
-                    url=minted.download_url,
-                    bytes=out.bytes,
-                    sha256=out.sha256,
-                    mime_type=out.mime_type,
-                    expires_at=to_iso(to_unix(minted.expires_at)),
-                )
-            )
-        text = f"{len(files)} signed link(s) for {video_id}; they expire at {files[0].expires_at}."
-        guide = "Hand the url(s) to the user before they expire; call again for fresh links."
-    else:
-        assert root is not None
-        many = index is None and len(job.outputs) > 1
-        for out in outputs:
-            info = await _save_one(
-                state, gateway, key_fp, job, out, root, filename, many, overwrite
-            )
-            files.append(info)
-            links.append(
-                ResourceLink(
-                    type="resource_link",
-                    uri=Path(cast(str, info.path)).as_uri(),
-                    name=Path(cast(str, info.path)).name,
-                    mime_type=info.mime_type or "video/mp4",
-                    size=info.bytes,
-                )
-            )
-        text = "Saved " + ", ".join(f"{f.path} ({f.bytes} bytes)" for f in files)
-        guide = "Give the user the saved path(s); the video is verified and complete."
-    result = DownloadResult(video_id=video_id, mode=mode, files=files, next_step=guide)
-    return success(result, text, links)
-
-
-async def _save_one(
-    state: AppState,
-    gateway: GatewayClient,
-    key_fp: str,
-    job: Job,
-    out: OutputInfo,
-    root: Path,
-    filename: str | None,
-    many: bool,
-    overwrite: bool,
-) -> SavedFileInfo:
-    name = paths.target_name(job.video_id, out.index, out.mime_type, filename, many)
-    target = paths.confined_path(root, name)
-    journal = await state.journal()
-    known_sha = out.sha256
-    if known_sha is None and journal is not None and target.is_file():
-        record = await anyio.to_thread.run_sync(
-            lambda: journal.find_download(key_fp, job.video_id, index=out.index, path=str(target))
-        )
-        if record is not None and record.size == target.stat().st_size:
-            known_sha = record.sha256
-    if await existing_matches(target, known_sha):
-        return SavedFileInfo(
-            index=out.index,
-            path=str(target),
-            bytes=target.stat().st_size,
-            sha256=known_sha,
-            mime_type=out.mime_type or "video/mp4",
-            transferred=False,
-        )
-    signed = out.download_url if (not out.has_content_url and out.download_url) else None
-    saved = await save_output(
-        gateway,
-        video_id=job.video_id,
-        index=out.index,
-        target=target,
-        expected=Expected(size=out.bytes, sha256=out.sha256),
-        signed_url=signed,
-        overwrite=overwrite,
-    )
-    if journal is not None:
-        await anyio.to_thread.run_sync(
-            lambda: journal.record_download(
-                key_fp,
-                job.video_id,
-                index=out.index,
-                path=str(saved.path),
-                size=saved.size,
-                sha256=saved.sha256,
-            )
-        )
-    return SavedFileInfo(
-        index=out.index,
-        path=str(saved.path),
-        bytes=saved.size,
-        sha256=saved.sha256,
-        mime_type=out.mime_type or saved.mime_type or "video/mp4",
-        transferred=True,
-    )
 
 
 # ------------------------------------------------------------------ list / delete / models
@@ -383,7 +225,7 @@ async def list_jobs(ctx: Context, *, statuses: Sequence[str] | None, limit: int)
             job = Job.from_api(obj)
             if job.video_id not in known:
                 await _attach_unknown(journal, key_fp, unresolved, job, to_unix(obj.created_at))
-            await _journal_status(state, key_fp, job)
+            await journal_status(state, key_fp, job)
     records = await anyio.to_thread.run_sync(
         lambda: journal.list_jobs(key_fp, statuses=statuses, limit=limit)
     )

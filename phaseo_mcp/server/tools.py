@@ -211,9 +211,9 @@ async def download_video(
     """Get a completed video: a verified file on disk (mode=file: size and sha256 checked,
     written atomically, returned as path and resource link; not fetched again if already
     there) or signed links (mode=url; they expire). Not completed: wait_for_video first."""
-    from phaseo_mcp.server import operations as ops
+    from phaseo_mcp.server.downloads import download
 
-    return await ops.download(
+    return await download(
         ctx,
         video_id,
         index=index,
