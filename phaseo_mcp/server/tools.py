@@ -266,6 +266,10 @@ async def list_video_models(
 
 
 READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
+# Overwrites or deletes what exists, but repeating the call changes nothing more.
+DESTRUCTIVE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+)
 TOOLS: list[tuple[Callable[..., Any], str, ToolAnnotations]] = [
     (
         create_video,
@@ -279,27 +283,9 @@ TOOLS: list[tuple[Callable[..., Any], str, ToolAnnotations]] = [
     ),
     (get_video_status, "Get video status", READ),
     (wait_for_video, "Wait for video", READ),
-    (
-        download_video,
-        "Download video",
-        ToolAnnotations(
-            read_only_hint=False,
-            destructive_hint=True,
-            idempotent_hint=True,
-            open_world_hint=True,
-        ),
-    ),
+    (download_video, "Download video", DESTRUCTIVE),
     (list_videos, "List video jobs", READ),
-    (
-        delete_video,
-        "Delete video",
-        ToolAnnotations(
-            read_only_hint=False,
-            destructive_hint=True,
-            idempotent_hint=True,
-            open_world_hint=True,
-        ),
-    ),
+    (delete_video, "Delete video", DESTRUCTIVE),
     (list_video_models, "List video models", READ),
 ]
 

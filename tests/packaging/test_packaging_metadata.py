@@ -23,19 +23,10 @@ from phaseo_mcp import __version__
 from phaseo_mcp.emulator import EmulatorHandle
 
 from client_configs import REPO_ROOT
-from helpers import TEST_KEY
+from helpers import TEST_KEY, TOOL_NAMES
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 REGISTRY_SCHEMA_ID = "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json"
-TOOLS = [
-    "create_video",
-    "get_video_status",
-    "wait_for_video",
-    "download_video",
-    "list_videos",
-    "delete_video",
-    "list_video_models",
-]
 
 
 def _json(path: Path) -> dict[str, Any]:
@@ -163,7 +154,9 @@ def test_manifest_entry_point_and_tools(manifest: dict[str, Any]) -> None:
     assert server["type"] == "python"
     assert (REPO_ROOT / server["entry_point"]).is_file()
     assert server["mcp_config"]["args"] == ["-m", "phaseo_mcp"]
-    assert [tool["name"] for tool in manifest["tools"]] == TOOLS
+    names = [tool["name"] for tool in manifest["tools"]]
+    assert len(names) == len(set(names))
+    assert set(names) == TOOL_NAMES
     assert all(
         tool["description"] and "\n" not in tool["description"] for tool in manifest["tools"]
     )
@@ -193,4 +186,4 @@ async def test_manifest_command_starts_the_server_and_lists_its_tools(
     with anyio.fail_after(60):
         async with Client(params) as client:
             result = await client.list_tools()
-    assert sorted(tool.name for tool in result.tools) == sorted(TOOLS)
+    assert {tool.name for tool in result.tools} == TOOL_NAMES
