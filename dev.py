@@ -21,7 +21,15 @@ CACHE = ROOT / ".cache"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 INSPECTOR_VERSION = "2.12.0"
-APT_PACKAGES = {"ffmpeg": "ffprobe", "nginx": "nginx", "postgresql": "initdb"}
+# Debian package -> a program it provides. curl is the download benchmark's baseline; npm (with
+# Node.js) installs the MCP Inspector.
+APT_PACKAGES = {
+    "ffmpeg": "ffprobe",
+    "nginx": "nginx",
+    "postgresql": "initdb",
+    "curl": "curl",
+    "npm": "npm",
+}
 
 
 def run(*cmd: str | os.PathLike[str], check: bool = True, **kw: object) -> int:
@@ -48,7 +56,7 @@ def _postgres_bin() -> bool:
 
 
 def ensure_system_tools() -> None:
-    """Install what the integration tests use (ffmpeg, nginx, PostgreSQL, the MCP Inspector).
+    """Install what the integration tests use (ffmpeg, nginx, PostgreSQL, curl, the MCP Inspector).
 
     Each is installed once; where installation is impossible the tests that need the tool
     skip and print why.

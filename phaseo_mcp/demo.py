@@ -12,13 +12,22 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
+
+if TYPE_CHECKING:
+    from mcp import Client
+    from mcp.shared.dispatcher import ProgressFnT
+    from mcp.types import CallToolResult
 
 DEMO_KEY = "phaseo_v1_sk_demo_0000000000000000"
 DEMO_PROMPT = "A cinematic sunrise over a mountain lake"
 BAR_WIDTH = 30
+
+
+class DemoStepFailed(RuntimeError):
+    """A tool call of the walk-through answered an error."""
 
 
 def _bar(progress: float, message: str | None) -> None:
@@ -42,46 +51,65 @@ async def _drive(base_url: str, output_dir: Path, state_dir: Path) -> Path:
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         _bar(progress, message)
 
+    failure: DemoStepFailed | None = None
     async with Client(params) as client:
-        print("1. list_video_models")
-        models = await client.call_tool("list_video_models", {})
-        ids = [m["id"] for m in (models.structured_content or {}).get("models", [])]
-        model = "google/veo-3.1-lite" if "google/veo-3.1-lite" in ids else ids[0]
-        print(f"   {len(ids)} models; using {model}")
-        args: dict[str, Any] = {
-            "model": model,
-            "prompt": DEMO_PROMPT,
-            "duration": 8,
-            "aspect_ratio": "16:9",
-        }
-        print(f"2. create_video {args}")
-        created = await client.call_tool("create_video", args)
-        job = created.structured_content or {}
-        if created.is_error:
-            raise RuntimeError(f"create_video failed: {job.get('error')}")
-        video_id = job["video_id"]
-        print(f"   video_id={video_id} status={job['status']}")
-        print("3. wait_for_video")
-        for _ in range(20):
-            waited = await client.call_tool(
-                "wait_for_video",
-                {"video_id": video_id, "timeout_seconds": 50},
-                progress_callback=on_progress,
-            )
-            job = waited.structured_content or {}
-            if waited.is_error or job.get("terminal"):
-                break
-        print()
-        if job.get("status") != "completed":
-            raise RuntimeError(f"the job ended as {job.get('status')}: {job.get('next_step')}")
-        print("4. download_video")
-        saved = await client.call_tool("download_video", {"video_id": video_id})
-        result = saved.structured_content or {}
-        if saved.is_error:
-            raise RuntimeError(f"download_video failed: {result.get('error')}")
-        first = result["files"][0]
-        print(f"   {first['bytes']} bytes, sha256 {first['sha256'][:16]}…")
-        return Path(first["path"])
+        try:
+            return await _walk_through(client, on_progress)
+        except DemoStepFailed as exc:  # caught here, so it is not wrapped in a task group's error
+            failure = exc
+    raise failure or DemoStepFailed("the MCP session ended before the walk-through finished")
+
+
+async def _walk_through(client: Client, on_progress: ProgressFnT) -> Path:
+    print("1. list_video_models")
+    models = await client.call_tool("list_video_models", {})
+    ids = [m["id"] for m in (models.structured_content or {}).get("models", [])]
+    model = "google/veo-3.1-lite" if "google/veo-3.1-lite" in ids else ids[0]
+    print(f"   {len(ids)} models; using {model}")
+    args: dict[str, Any] = {
+        "model": model,
+        "prompt": DEMO_PROMPT,
+        "duration": 8,
+        "aspect_ratio": "16:9",
+    }
+    print(f"2. create_video {args}")
+    created = await client.call_tool("create_video", args)
+    if created.is_error:
+        raise DemoStepFailed(f"create_video failed: {_message(created)}")
+    job = created.structured_content or {}
+    video_id = job["video_id"]
+    print(f"   video_id={video_id} status={job['status']}")
+    print("3. wait_for_video")
+    for _ in range(20):
+        waited = await client.call_tool(
+            "wait_for_video",
+            {"video_id": video_id, "timeout_seconds": 50},
+            progress_callback=on_progress,
+        )
+        if waited.is_error:
+            raise DemoStepFailed(f"wait_for_video failed: {_message(waited)}")
+        job = waited.structured_content or {}
+        if job.get("terminal"):
+            break
+    print()
+    if job.get("status") != "completed":
+        raise DemoStepFailed(f"the job ended as {job.get('status')}: {job.get('next_step')}")
+    print("4. download_video")
+    saved = await client.call_tool("download_video", {"video_id": video_id})
+    if saved.is_error:
+        raise DemoStepFailed(f"download_video failed: {_message(saved)}")
+    result = saved.structured_content or {}
+    first = result["files"][0]
+    print(f"   {first['bytes']} bytes, sha256 {first['sha256'][:16]}…")
+    return Path(first["path"])
+
+
+def _message(result: CallToolResult) -> str:
+    """An error result's first text block: the sentence that says what went wrong."""
+    from mcp.types import TextContent
+
+    texts = [block.text for block in result.content if isinstance(block, TextContent)]
+    return texts[0] if texts else "no message"
 
 
 async def _main(output_dir: Path) -> Path:

@@ -13,7 +13,7 @@ import anyio
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
-from phaseo_mcp.errors import ConfigError, InputError, PhaseoError
+from phaseo_mcp.errors import ConfigError, InputError, PhaseoError, TransportError
 from phaseo_mcp.gateway.client import GatewayClient
 from phaseo_mcp.gateway.errors import KEY_HELP
 from phaseo_mcp.gateway.models import (
@@ -207,13 +207,16 @@ async def list_jobs(ctx: Context, *, statuses: Sequence[str] | None, limit: int)
     journal = await state.require_journal()
     reachable = True
     note = None
+    # "unknown" is our name for a status we could not read, not one the gateway filters on.
+    upstream_statuses = [s for s in statuses or () if s != "unknown"] or None
     try:
-        listing = await gateway.list(limit=limit, statuses=statuses)
+        listing = await gateway.list(limit=limit, statuses=upstream_statuses)
     except PhaseoError as exc:
         if exc.failure_kind in ("config", "auth"):
             raise
         reachable = False
-        note = f"The gateway could not be reached ({exc.message}); showing the local journal."
+        what = "could not be reached" if isinstance(exc, TransportError) else "refused the listing"
+        note = f"The gateway {what} ({exc.message}); showing the local journal."
         listing = None
     if listing is not None:
         rows = await anyio.to_thread.run_sync(
@@ -253,7 +256,7 @@ async def list_jobs(ctx: Context, *, statuses: Sequence[str] | None, limit: int)
         note=note,
         next_step="Pick a job and call wait_for_video or download_video with its video_id.",
     )
-    text = f"{len(videos)} job(s)." + ("" if reachable else " Gateway unreachable: journal only.")
+    text = f"{len(videos)} job(s)." + ("" if reachable else " From the local journal only.")
     return success(result, text)
 
 

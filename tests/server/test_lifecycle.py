@@ -107,6 +107,21 @@ async def test_demo_saves_a_valid_mp4(tmp_path: Path) -> None:
         assert probe.returncode == 0 and "video" in probe.stdout.decode()
 
 
+async def test_demo_failure_says_what_the_gateway_said(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    """When a step fails, the demo reports the tool's own message, not a missing field."""
+    from phaseo_mcp.demo import DemoStepFailed, _drive
+
+    emulator.faults.add(route="create", kind="http", status=402)
+    with anyio.fail_after(60), pytest.raises(DemoStepFailed) as failed:
+        await _drive(emulator.base_url, tmp_path / "out", tmp_path / "state")
+    message = str(failed.value)
+    assert message.startswith("create_video failed: ")
+    assert "None" not in message and "credit" in message.lower()
+    assert emulator.counters["create"] == 1
+
+
 HANDSHAKE = [
     {
         "jsonrpc": "2.0",

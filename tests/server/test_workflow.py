@@ -110,6 +110,23 @@ async def test_unknown_status_is_reported_not_waited_on(
     assert emulator.counters["status"] == 1
 
 
+async def test_list_videos_filters_on_unknown_status_locally(
+    client: Client, emulator: EmulatorHandle
+) -> None:
+    """'unknown' is our own status: the gateway is not asked to filter on it, and the job
+    whose status could not be read is listed from the merged journal."""
+    emulator.plan_next_job(JobPlan(status_override="weird_state", seconds=1e6))
+    odd = await _create(client)
+    await call(client, "get_video_status", {"video_id": odd["video_id"]})
+    await _create(client, prompt="a normal one")
+    listed = await call(client, "list_videos", {"status": ["unknown"]})
+    assert not listed.is_error, text(listed)
+    result = data(listed)
+    assert result["gateway_reachable"] is True and result["note"] is None
+    assert [v["video_id"] for v in result["videos"]] == [odd["video_id"]]
+    assert emulator.counters["list"] == 1
+
+
 async def test_get_video_status_makes_exactly_one_request(
     client: Client, emulator: EmulatorHandle
 ) -> None:
