@@ -19,6 +19,7 @@ from phaseo_mcp.gateway.errors import KEY_HELP
 from phaseo_mcp.gateway.models import (
     CreateVideoRequest,
     Job,
+    WebhookUrl,
     check_video_id,
     to_iso,
     to_unix,
@@ -104,6 +105,8 @@ async def journal_status(state: AppState, key_fp: str, job: Job) -> None:
 
 
 async def create(ctx: Context, req: CreateVideoRequest, *, allow_duplicate: bool) -> CallToolResult:
+    if isinstance(req.webhook, WebhookUrl):
+        register_secret(req.webhook.secret)  # redacted from logs and error results from now on
     state, gateway, key_fp = gateway_for(ctx)
     journal = await state.require_journal()
     catalogue, why = await state.catalog.try_get(gateway, key_fp)

@@ -15,7 +15,8 @@ from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 from helpers import TEST_KEY, call, stdio_params
 
 pytestmark = pytest.mark.anyio
-WEBHOOK_SECRET = "whsec_topsecret_value_0123456789"
+# No recognisable prefix: only its registration as a secret can keep it out of the logs.
+WEBHOOK_SECRET = "plain-signing-value-7f3a9c2e51b8d4"
 SUNRISE = {"model": "google/veo-3.1-lite", "prompt": "a secretive sunrise", "duration": 8}
 
 
@@ -71,3 +72,17 @@ async def test_no_secret_in_results_logs_journal_or_files(
     for name, hay in haystacks.items():
         for secret in (TEST_KEY, WEBHOOK_SECRET, TEST_KEY.rsplit("_", 1)[-1]):
             assert secret not in hay, f"secret found in {name}"
+
+
+async def test_gateway_errors_that_echo_a_secret_are_redacted(
+    client: Client, emulator: EmulatorHandle
+) -> None:
+    """A gateway description quoting the key or the webhook secret reaches the agent redacted."""
+    hook = {"url": "https://hooks.example.com/phaseo", "secret": WEBHOOK_SECRET}
+    echo = f"bad webhook secret {WEBHOOK_SECRET} for key {TEST_KEY}"
+    emulator.faults.add(route="create", kind="http", status=400, description=echo)
+    result = await call(client, "create_video", {**SUNRISE, "webhook": hook})
+    assert result.is_error and emulator.counters["create"] == 1
+    dumped = result.model_dump_json()
+    assert "bad webhook secret" in dumped  # the description is quoted ...
+    assert WEBHOOK_SECRET not in dumped and TEST_KEY not in dumped  # ... without the secrets
