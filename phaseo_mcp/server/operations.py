@@ -118,6 +118,15 @@ async def create(ctx: Context, req: CreateVideoRequest, *, allow_duplicate: bool
         cap = check_request(req, catalogue)
         estimate = estimate_cost(req, cap)
     ceiling = state.settings.max_cost_usd
+    if ceiling is not None and estimate is None:
+        reason = note or f"the catalogue gives no price for {req.model}"
+        raise InputError(
+            f"PHASEO_MAX_COST_USD limits a video to ${ceiling:.2f}, but this one's cost cannot "
+            f"be estimated ({reason}). Nothing was sent: pick a model that list_video_models "
+            "shows with a price, try again later, or ask the user to unset the limit.",
+            failure_kind="over_budget",
+            next_call={"tool": "list_video_models", "arguments": {}},
+        )
     if ceiling is not None and estimate is not None and estimate > ceiling:
         raise InputError(
             f"This video is estimated at ${estimate:.2f}, above the PHASEO_MAX_COST_USD limit "

@@ -13,7 +13,7 @@ from mcp import Client
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 from phaseo_mcp.server.app import build_server
 
-from helpers import call, data, make_settings, text
+from helpers import SUNRISE, call, data, make_settings, text
 
 pytestmark = pytest.mark.anyio
 REQUEST = {"seconds": 8, "ratio": "16:9", "prompt": "a sunrise over a lake"}
@@ -119,3 +119,17 @@ async def test_create_over_the_cost_ceiling_is_refused_with_the_estimate(
     assert "$" in creates[0][1]["error"] and "PHASEO_MAX_COST_USD" in creates[0][1]["error"]
     assert calls[-1][1].get("next_call") is None  # the agent comes to rest
     assert emulator.counters["create"] == 0
+
+
+async def test_cost_ceiling_fails_closed_when_the_cost_cannot_be_estimated(
+    emulator: EmulatorHandle, output_dir: Path, state_dir: Path
+) -> None:
+    """With a limit set and no catalogue to price the video, nothing is sent."""
+    settings = make_settings(emulator.base_url, output_dir, state_dir, max_cost_usd=100.0)
+    emulator.faults.add(route="models", kind="http", status=503, count=50)
+    async with Client(build_server(settings)) as client:
+        refused = await call(client, "create_video", SUNRISE)
+    assert refused.is_error
+    assert data(refused)["failure_kind"] == "over_budget"
+    assert "cannot be estimated" in text(refused) and "PHASEO_MAX_COST_USD" in text(refused)
+    assert emulator.counters["create"] == 0 and emulator.counters["models"] >= 1
