@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 
+import anyio
 import pytest
 from mcp import Client
 
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
-from phaseo_mcp.server.app import INSTRUCTIONS
+from phaseo_mcp.server.app import INSTRUCTIONS, build_server
 
-from helpers import call, data, text
+from helpers import TIME_SCALE, call, data, make_settings, text
 
 pytestmark = pytest.mark.anyio
 
@@ -150,8 +153,25 @@ async def test_annotations_are_truthful(client: Client) -> None:
 
 async def test_instructions_describe_the_workflow(client: Client) -> None:
     assert "create_video" in INSTRUCTIONS and "wait_for_video" in INSTRUCTIONS
-    info = client.server_info if hasattr(client, "server_info") else None
-    assert info is None or info.name == "phaseo-mcp"
+    assert client.instructions == INSTRUCTIONS  # as served in the handshake
+
+
+async def test_catalogue_is_cached_then_refetched_after_its_ttl(
+    emulator: EmulatorHandle, output_dir: Path, state_dir: Path
+) -> None:
+    ttl = 100.0  # emulated seconds: 1 s of real time at the tests' time scale
+    settings = make_settings(emulator.base_url, output_dir, state_dir, catalog_ttl_seconds=ttl)
+    async with Client(build_server(settings)) as client:
+        started = time.monotonic()
+        await call(client, "list_video_models", {})
+        await call(client, "list_video_models", {})
+        if time.monotonic() - started < ttl / TIME_SCALE:  # both calls inside the TTL
+            assert emulator.counters["models"] == 1
+        await anyio.sleep(ttl / TIME_SCALE + 0.1 - (time.monotonic() - started))
+        before = emulator.counters["models"]
+        again = await call(client, "list_video_models", {})
+    assert not again.is_error
+    assert emulator.counters["models"] == before + 1  # expired: fetched afresh
 
 
 async def test_status_resource_returns_the_job(client: Client) -> None:
