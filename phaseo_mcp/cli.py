@@ -34,6 +34,41 @@ PHASEO_MCP_AUTH_TOKENS (HTTP transport).
 """
 
 
+SERVE_EXAMPLES = """\
+examples:
+  phaseo-mcp serve                            stdio (the same as plain phaseo-mcp)
+  phaseo-mcp serve --transport http --port 8000
+                                              streamable HTTP on 127.0.0.1:8000/mcp
+  PHASEO_MCP_AUTH_TOKENS=tok phaseo-mcp serve --transport http --host 0.0.0.0 \\
+      --allowed-host mcp.example.com          behind a proxy, with a bearer token
+  PHASEO_MCP_AUTH_TOKENS=tok PHASEO_JOURNAL_URL=postgresql://... \\
+      phaseo-mcp serve --transport http --stateless --multi-user
+                                              one of several replicas; each user sends
+                                              their own key in X-Phaseo-Api-Key
+"""
+DEMO_EXAMPLES = """\
+examples:
+  phaseo-mcp demo                             save the demo video in the default videos folder
+  phaseo-mcp demo --output-dir ./out          save it in ./out instead
+
+No key and no network: an emulator of the gateway runs inside the demo.
+"""
+DOCTOR_EXAMPLES = """\
+examples:
+  phaseo-mcp doctor                           check the settings in this environment
+  PHASEO_API_KEY=... phaseo-mcp doctor        check a key before putting it in a client config
+  phaseo-mcp doctor --api-key-file ~/.phaseo-key --output-dir ~/Videos/phaseo
+
+Exit status 0 only when every check passes; each failure comes with its fix.
+"""
+PRUNE_EXAMPLES = """\
+examples:
+  phaseo-mcp journal prune                    forget entries older than 30 days
+  phaseo-mcp journal prune --older-than 0     forget every entry (they hold prompts)
+  PHASEO_JOURNAL_URL=postgresql://... phaseo-mcp journal prune --older-than 7
+"""
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--api-key-file", type=Path, help="read PHASEO_API_KEY from this file")
     p.add_argument("--base-url", help="gateway base URL (PHASEO_BASE_URL)")
@@ -74,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser(
         "serve",
         help="run the MCP server (stdio by default)",
-        epilog=EPILOG,
+        epilog=SERVE_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_serve(serve)
@@ -83,13 +118,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the local gateway emulator (see: phaseo-mcp emulator --help)",
         add_help=False,
     )
-    demo = sub.add_parser("demo", help="create, wait and download a video against the emulator")
+    demo = sub.add_parser(
+        "demo",
+        help="create, wait and download a video against the emulator",
+        epilog=DEMO_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     demo.add_argument("--output-dir", type=Path, help="where the demo saves its video")
-    doctor = sub.add_parser("doctor", help="check the configuration and say how to fix it")
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the configuration and say how to fix it",
+        epilog=DOCTOR_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_common(doctor)
-    journal = sub.add_parser("journal", help="manage the local job journal")
+    journal = sub.add_parser(
+        "journal",
+        help="manage the local job journal",
+        epilog=PRUNE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     jsub = journal.add_subparsers(dest="journal_command", required=True)
-    prune = jsub.add_parser("prune", help="remove old journal entries (they hold prompts)")
+    prune = jsub.add_parser(
+        "prune",
+        help="remove old journal entries (they hold prompts)",
+        epilog=PRUNE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_common(prune)
     prune.add_argument("--older-than", type=float, default=30.0, metavar="DAYS")
     return parser

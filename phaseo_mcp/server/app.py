@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import anyio
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 
 from phaseo_mcp import __version__
 from phaseo_mcp.clock import Clock
@@ -23,6 +23,7 @@ from phaseo_mcp.errors import ConfigError
 from phaseo_mcp.jobs.catalog import CatalogCache
 from phaseo_mcp.jobs.wait import PollPacer
 from phaseo_mcp.logs import register_secret
+from phaseo_mcp.server.stopping import RunningCalls
 
 if TYPE_CHECKING:
     import httpx
@@ -51,6 +52,7 @@ class AppState:
     clock: Clock
     catalog: CatalogCache
     pacer: PollPacer = field(default_factory=PollPacer)
+    running: RunningCalls = field(default_factory=RunningCalls)
     _http: httpx.AsyncClient | None = None
     _journal: Journal | None = None
     _journal_error: str | None = None
@@ -102,6 +104,10 @@ class AppState:
             self._journal.close()
 
 
+def state_of(ctx: Context) -> AppState:
+    return cast(AppState, ctx.request_context.lifespan_context)
+
+
 def make_http_client(settings: Settings) -> httpx.AsyncClient:
     import httpx
 
@@ -124,7 +130,9 @@ def build_server(
     *,
     token_verifier: TokenVerifier | None = None,
     auth: AuthSettings | None = None,
+    running: RunningCalls | None = None,
 ) -> MCPServer:
+    """``running``: pass one to stop this server's tool calls from outside (on SIGTERM)."""
     register_secret(settings.api_key_value(), pin=True)
 
     @asynccontextmanager
@@ -134,6 +142,7 @@ def build_server(
             settings=settings,
             clock=clock,
             catalog=CatalogCache(settings.catalog_ttl_seconds, clock),
+            running=running or RunningCalls(),
         )
         try:
             yield state

@@ -37,6 +37,7 @@ from phaseo_mcp.config import Settings
 from phaseo_mcp.errors import ConfigError
 from phaseo_mcp.logs import register_secret
 from phaseo_mcp.server.app import build_server
+from phaseo_mcp.server.stopping import STOPPED_MESSAGE, RunningCalls
 
 log = logging.getLogger(__name__)
 TOKENS_ENV = "PHASEO_MCP_AUTH_TOKENS"
@@ -45,11 +46,6 @@ TOKENS_ENV = "PHASEO_MCP_AUTH_TOKENS"
 DRAIN_SECONDS = 5.0
 WRAP_UP_SECONDS = 1.0
 GRACEFUL_SHUTDOWN_SECONDS = 2
-STOPPED_MESSAGE = (
-    "The server is shutting down (restart or scale-down) and stopped this call. Call the tool "
-    "again: wait_for_video, get_video_status, download_video and list_videos are safe to "
-    "repeat. After an interrupted create_video call list_videos first, not create_video."
-)
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -122,17 +118,26 @@ def security_settings(options: HttpOptions) -> TransportSecuritySettings:
 class Drain:
     """The MCP calls in flight, so a shutdown can wait for them and then stop the rest."""
 
-    def __init__(self) -> None:
+    def __init__(self, tool_calls: RunningCalls | None = None) -> None:
         self.closing = False
         self.calls: set[anyio.CancelScope] = set()
+        self.tool_calls = tool_calls or RunningCalls()
 
     async def close(self, grace: float) -> int:
-        """Refuse new calls, give running ones ``grace`` seconds, stop the rest; how many."""
+        """Refuse new calls, give running ones ``grace`` seconds, stop the rest; how many.
+
+        Tool calls still running are stopped first, so each answers with a tool result that
+        says what to call next; only requests that still hang after that are cut here."""
         self.closing = True
         with anyio.move_on_after(grace):
             while self.calls:  # noqa: ASYNC110 - polls a set other tasks change
                 await anyio.sleep(0.05)
         stopped = len(self.calls)
+        if stopped:
+            await self.tool_calls.stop(WRAP_UP_SECONDS)
+            with anyio.move_on_after(WRAP_UP_SECONDS):
+                while self.calls:  # noqa: ASYNC110
+                    await anyio.sleep(0.01)
         for call in list(self.calls):
             call.cancel()
         with anyio.move_on_after(WRAP_UP_SECONDS):
@@ -253,8 +258,9 @@ def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
             required_scopes=[],
             validate_token_resource=False,
         )
-    server = build_server(settings, token_verifier=verifier, auth=auth)
-    drain = Drain()
+    running = RunningCalls()
+    server = build_server(settings, token_verifier=verifier, auth=auth, running=running)
+    drain = Drain(running)
 
     async def healthz(_: Request) -> Response:
         # Liveness only: nothing about the version, the gateway or the configuration.

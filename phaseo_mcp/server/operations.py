@@ -29,7 +29,7 @@ from phaseo_mcp.jobs.create import create_job
 from phaseo_mcp.jobs.fingerprint import key_fingerprint
 from phaseo_mcp.jobs.wait import wait_for_job
 from phaseo_mcp.logs import register_secret
-from phaseo_mcp.server.app import AppState
+from phaseo_mcp.server.app import AppState, state_of
 
 if TYPE_CHECKING:
     from phaseo_mcp.jobs.journal import JobRecord, Journal
@@ -49,10 +49,6 @@ from phaseo_mcp.server.results import (
 API_KEY_HEADER = "x-phaseo-api-key"
 MATCH_WINDOW_SECONDS = 600
 MERGE_WINDOW_ROWS = 500  # journal rows compared with the gateway's listing
-
-
-def state_of(ctx: Context) -> AppState:
-    return cast(AppState, ctx.request_context.lifespan_context)
 
 
 def gateway_for(ctx: Context) -> tuple[AppState, GatewayClient, str]:

@@ -1,7 +1,8 @@
 """Run the server on the transport the command line chose.
 
-On stdio, SIGTERM cancels the running tool calls (their cleanup runs: a download removes its
-temp file, the journal is closed) and the process exits promptly.
+On stdio, SIGTERM stops the running tool calls (their clean-up runs: a download removes its
+temp file), each answers that the server stopped it and what to call next, the journal is
+closed and the process exits promptly.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from mcp.server.stdio import stdio_server
 
 from phaseo_mcp.config import Settings
 from phaseo_mcp.logs import configure_logging
-from phaseo_mcp.server.stdio_pipes import pipe_stdio
+from phaseo_mcp.server.stdio_pipes import PipeWriter, pipe_stdio
+from phaseo_mcp.server.stopping import RunningCalls
 
 log = logging.getLogger(__name__)
 HTTP_ONLY_FLAGS = {
@@ -35,6 +37,10 @@ HTTP_ONLY_FLAGS = {
     "--insecure-no-auth": "insecure_no_auth",
 }
 DEFAULTS: dict[str, object] = {"host": "127.0.0.1", "port": 8000, "path": "/mcp"}
+# SIGTERM on stdio: running calls get this long to clean up (a download removes its temp
+# file), then their answers this long to reach the client, all well within 10 s.
+STOP_CALLS_SECONDS = 3.0
+WRITE_ANSWERS_SECONDS = 2.0
 
 
 class _CancellableStdin(anyio.AsyncFile[str]):
@@ -45,7 +51,23 @@ class _CancellableStdin(anyio.AsyncFile[str]):
         return await anyio.to_thread.run_sync(self.wrapped.readline, abandon_on_cancel=True)
 
 
-async def _serve_stdio(server: MCPServer) -> None:
+async def _answer_running_calls(running: RunningCalls, out: PipeWriter | None) -> None:
+    """Stop the tool calls in progress; each answers that the server stopped it and what to
+    call next. Returns once those answers are on the wire (or after a bounded wait)."""
+    if out is not None:
+        out.awaiting.update(running.request_ids())
+    stopped = await running.stop(STOP_CALLS_SECONDS)
+    with anyio.move_on_after(WRITE_ANSWERS_SECONDS):
+        if out is None:  # threaded fallback: no way to watch the writes, give them a moment
+            await anyio.sleep(0.2 if stopped else 0)
+            return
+        while out.awaiting:  # noqa: ASYNC110 - the stdout writer task empties it
+            await anyio.sleep(0.01)
+        await out.flush()
+
+
+async def _serve_stdio(server: MCPServer, wire: list[PipeWriter]) -> None:
+    """Serve until stdin ends; the pipe writer (when stdio is a pair of pipes) goes in ``wire``."""
     lowlevel = server._lowlevel_server  # what MCPServer.run_stdio_async runs, with our streams
     options = lowlevel.create_initialization_options()
     async with contextlib.AsyncExitStack() as stack:
@@ -56,6 +78,7 @@ async def _serve_stdio(server: MCPServer) -> None:
             text = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
             transport = stdio_server(stdin=_CancellableStdin(text))
         else:
+            wire.append(stdout)
             # stdio_server only iterates stdin and awaits stdout.write/flush: the pipe
             # adapters provide exactly that.
             transport = stdio_server(stdin=cast(Any, stdin), stdout=cast(Any, stdout))
@@ -66,8 +89,10 @@ async def _serve_stdio(server: MCPServer) -> None:
 async def _stdio(settings: Settings) -> None:
     from phaseo_mcp.server.app import build_server
 
-    server = build_server(settings)
+    running = RunningCalls()
+    server = build_server(settings, running=running)
     stopped_by: list[int] = []
+    wire: list[PipeWriter] = []
     async with anyio.create_task_group() as tg:
 
         async def on_signal() -> None:
@@ -75,11 +100,12 @@ async def _stdio(settings: Settings) -> None:
                 async for signum in signals:
                     log.info("signal %d: stopping", signum)
                     stopped_by.append(signum)
+                    await _answer_running_calls(running, wire[0] if wire else None)
                     tg.cancel_scope.cancel()
                     return
 
         tg.start_soon(on_signal)
-        await _serve_stdio(server)
+        await _serve_stdio(server, wire)
         tg.cancel_scope.cancel()
     if stopped_by:
         # Every tool call has been cancelled and cleaned up and the lifespan has closed the

@@ -12,6 +12,7 @@ a library can never corrupt the protocol.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,13 +37,27 @@ class PipeLines:
 
 
 class PipeWriter:
-    """``await stdout.write(text); await stdout.flush()`` over an asyncio StreamWriter."""
+    """``await stdout.write(text); await stdout.flush()`` over an asyncio StreamWriter.
+
+    While ``awaiting`` holds request ids (a shutdown waiting for the answers of the calls it
+    stopped), each line written is checked for the answer to one of them."""
 
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self._writer = writer
+        self.awaiting: set[str] = set()
 
     async def write(self, text: str) -> None:
         self._writer.write(text.encode("utf-8"))
+        if self.awaiting:
+            self._note_answer(text)
+
+    def _note_answer(self, line: str) -> None:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            return
+        if isinstance(message, dict) and ("result" in message or "error" in message):
+            self.awaiting.discard(str(message.get("id")))
 
     async def flush(self) -> None:
         await self._writer.drain()

@@ -34,6 +34,7 @@ from phaseo_mcp.gateway.models import (
     WebhookEndpoint,
     WebhookUrl,
 )
+from phaseo_mcp.server.app import state_of
 from phaseo_mcp.server.results import (
     DeleteResult,
     DownloadResult,
@@ -44,6 +45,7 @@ from phaseo_mcp.server.results import (
     failure,
     from_exception,
 )
+from phaseo_mcp.server.stopping import stopped_result
 
 P = ParamSpec("P")
 VideoId = Annotated[
@@ -65,13 +67,21 @@ def guarded(
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
-        try:
-            return await fn(*args, **kwargs)
-        except PhaseoError as exc:
-            video_id = kwargs.get("video_id")
-            return from_exception(exc, video_id=video_id if isinstance(video_id, str) else None)
-        except ValidationError as exc:
-            return failure(describe_validation(exc, "arguments"), kind="invalid_input")
+        ctx = kwargs["ctx"]
+        assert isinstance(ctx, Context)
+        running = state_of(ctx).running
+        arguments = {k: v for k, v in kwargs.items() if k != "ctx" and v is not None}
+        if running.closing:
+            return stopped_result(fn.__name__, arguments)
+        with running.track(ctx.request_id):
+            try:
+                return await fn(*args, **kwargs)
+            except PhaseoError as exc:
+                video_id = kwargs.get("video_id")
+                return from_exception(exc, video_id=video_id if isinstance(video_id, str) else None)
+            except ValidationError as exc:
+                return failure(describe_validation(exc, "arguments"), kind="invalid_input")
+        return stopped_result(fn.__name__, arguments)  # only when the server stopped the call
 
     wrapper.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
     return wrapper

@@ -11,16 +11,16 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from httpkit import Progress, create, leaves, mcp_client, serve_phaseo
-from mcp import MCPError
-from mcp.types import CONNECTION_CLOSED
+from httpkit import Progress, create, mcp_client, serve_phaseo
+from mcp.types import CONNECTION_CLOSED, CallToolResult
 
 from phaseo_mcp.config import Settings
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 from phaseo_mcp.server import http as http_module
-from phaseo_mcp.server.http import STOPPED_MESSAGE, HttpOptions, build_http_app
+from phaseo_mcp.server.http import HttpOptions, build_http_app
+from phaseo_mcp.server.stopping import STOPPED_MESSAGE
 
-from helpers import make_settings
+from helpers import data, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -47,7 +47,7 @@ async def test_calls_arriving_while_draining_get_503_with_retry_after(tmp_path: 
 
 @pytest.mark.parametrize("stateless", [False, True], ids=["stateful", "stateless"])
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
-async def test_shutdown_stops_a_long_wait_with_an_error_that_says_call_again(
+async def test_shutdown_stops_a_long_wait_with_a_result_that_says_call_again(
     emulator: EmulatorHandle,
     output_dir: Path,
     state_dir: Path,
@@ -55,11 +55,13 @@ async def test_shutdown_stops_a_long_wait_with_an_error_that_says_call_again(
     mode: str,
     stateless: bool,
 ) -> None:
-    """A wait still running after the drain period ends with the server's JSON-RPC error."""
+    """A wait still running after the drain period is stopped with a tool result that says
+    to call it again."""
     monkeypatch.setattr(http_module, "DRAIN_SECONDS", 0.3)
     emulator.plan_next_job(JobPlan(seconds=1e6))
     settings: Settings = make_settings(emulator.base_url, output_dir, state_dir, time_scale=1.0)
     caught: list[BaseException] = []
+    answered: list[CallToolResult] = []
     async with serve_phaseo(settings, stateless=stateless) as served:
         async with mcp_client(served.url, mode) as client:
             job = await create(client)
@@ -72,20 +74,23 @@ async def test_shutdown_stops_a_long_wait_with_an_error_that_says_call_again(
 
             async def waiter() -> None:
                 try:
-                    await client.call_tool(
+                    result = await client.call_tool(
                         "wait_for_video",
                         {"video_id": job["video_id"], "timeout_seconds": 300},
                         progress_callback=on_progress,
                     )
-                except Exception as exc:  # the outcome under test
+                except Exception as exc:  # would be a torn or refused call
                     caught.append(exc)
+                else:
+                    answered.append(result)
 
             with anyio.fail_after(30):
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(waiter)
                     await flowing.wait()
                     served.server.should_exit = True  # what SIGTERM does
-    assert len(caught) == 1
-    errors = leaves(caught[0])
-    assert len(errors) == 1 and isinstance(errors[0], MCPError), repr(caught[0])
-    assert errors[0].code == CONNECTION_CLOSED and errors[0].message == STOPPED_MESSAGE
+    assert caught == [] and len(answered) == 1
+    result = answered[0]
+    assert result.is_error and data(result)["error"] == STOPPED_MESSAGE
+    assert data(result)["next_call"]["tool"] == "wait_for_video"
+    assert data(result)["next_call"]["arguments"]["video_id"] == job["video_id"]

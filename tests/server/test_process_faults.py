@@ -17,6 +17,7 @@ from mcp import Client, StdioServerParameters
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 from phaseo_mcp.jobs.journal import open_journal
 from phaseo_mcp.server.app import build_server
+from phaseo_mcp.server.stopping import STOPPED_MESSAGE
 
 from helpers import SUNRISE, TEST_KEY, call, data, make_settings, stdio_params
 
@@ -98,6 +99,8 @@ async def test_killed_during_download_leaves_no_file_at_the_final_path(
     if sig == signal.SIGTERM:  # a clean stop also removes its temp file, within 10 s
         assert exit_seconds < 10
         assert list(output_dir.iterdir()) == []
+        assert "result" in outcome, outcome  # and answers the call it stopped
+        assert data(outcome["result"])["next_call"]["tool"] == "download_video"
     journal = open_journal(journal_url=None, state_dir=state_dir)
     try:
         assert any(r.video_id == video_id for r in journal.list_jobs(_fp()))
@@ -122,7 +125,13 @@ async def test_sigterm_during_wait_exits_promptly(
         signal.SIGTERM,
     )
     assert exit_seconds < 10
-    assert "result" in outcome or "error" in outcome
+    assert "result" in outcome, outcome  # answered, not a broken pipe
+    stopped = data(outcome["result"])
+    assert outcome["result"].is_error and stopped["error"] == STOPPED_MESSAGE
+    assert stopped["next_call"] == {
+        "tool": "wait_for_video",
+        "arguments": {"video_id": video_id, "timeout_seconds": 600},
+    }
 
 
 async def test_kill_during_create_keeps_the_intent_and_finds_the_job_after_restart(
