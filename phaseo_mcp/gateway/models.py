@@ -14,7 +14,15 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 VideoStatus = Literal[
     "queued", "processing", "completed", "failed", "cancelled", "expired", "unknown"
@@ -166,6 +174,20 @@ class WebhookEndpoint(_Strict):
         return _check_events(value)
 
 
+def _webhook_shape(value: Any) -> str:
+    """Which webhook shape a value means: an ``endpoint_id`` makes it the R6 one. Choosing
+    first keeps a mistake's error to that shape, not a list of both shapes' complaints."""
+    if isinstance(value, WebhookEndpoint) or (isinstance(value, dict) and "endpoint_id" in value):
+        return "endpoint"
+    return "url"
+
+
+Webhook = Annotated[
+    Annotated[WebhookUrl, Tag("url")] | Annotated[WebhookEndpoint, Tag("endpoint")],
+    Discriminator(_webhook_shape),
+]
+
+
 class ProviderRouting(_Strict):
     order: list[str] | None = None
     only: list[str] | None = None
@@ -210,7 +232,7 @@ class CreateVideoRequest(_Strict):
     input_audio_duration: float | None = Field(None, ge=2, le=20)  # R6
     provider_params: dict[str, Any] | None = None
     output: OutputConfig | None = None
-    webhook: WebhookUrl | WebhookEndpoint | None = None
+    webhook: Webhook | None = None
     provider: ProviderRouting | None = None
 
     @field_validator("prompt", "negative_prompt")

@@ -31,8 +31,7 @@ from phaseo_mcp.gateway.models import (
     OutputConfig,
     ProviderRouting,
     VideoStatus,
-    WebhookEndpoint,
-    WebhookUrl,
+    Webhook,
 )
 from phaseo_mcp.server.app import state_of
 from phaseo_mcp.server.results import (
@@ -130,7 +129,7 @@ async def create_video(
         WithJsonSchema({"type": ["object", "null"]}),
     ] = None,
     webhook: Annotated[
-        WebhookUrl | WebhookEndpoint | None,
+        Webhook | None,
         _api("webhook", "{url:'https://…', secret?, events?} or (R6) {endpoint_id, events?}."),
         WithJsonSchema({"type": ["object", "null"]}),
     ] = None,
