@@ -6,6 +6,8 @@ from typing import Any
 
 from phaseo_mcp.errors import FailureKind, GatewayError
 
+MAX_DIAGNOSTIC_CHARS = 200
+
 KEY_HELP = (
     "Set PHASEO_API_KEY (or --api-key-file) to a valid key of the form phaseo_v1_sk_… "
     "from the Phaseo dashboard, then restart the MCP server."
@@ -20,6 +22,23 @@ def _text(value: Any) -> str | None:
     if isinstance(value, dict):
         return str(value.get("message") or value.get("code") or value)
     return str(value)
+
+
+def _clause(description: str) -> str:
+    """``": <description>."`` as the end of a sentence, or just ``"."`` when there is none
+    (an HTML or empty error body)."""
+    description = description.strip()
+    if not description:
+        return "."
+    return f": {description}" + ("" if description.endswith((".", "!", "?")) else ".")
+
+
+def _diagnostics(diag: Any) -> str:
+    """provider, category and hint of ``provider_failure_diagnostics``: short strings only."""
+    if not isinstance(diag, dict):
+        return ""
+    parts = [diag[k] for k in ("provider", "category", "hint") if isinstance(diag.get(k), str)]
+    return " ".join(p.strip()[:MAX_DIAGNOSTIC_CHARS] for p in parts if p.strip())
 
 
 def _field_details(details: Any) -> str:
@@ -57,7 +76,7 @@ def gateway_error(
         kind = (
             "not_ready" if reason == "video_download_requires_completed_status" else "invalid_input"
         )
-        message = f"The gateway rejected {subject} as invalid ({code}): {description}"
+        message = f"The gateway rejected {subject} as invalid ({code}){_clause(description)}"
         if details:
             message += f" Details: {details}."
         message += (
@@ -82,7 +101,15 @@ def gateway_error(
         )
     elif status == 403:
         kind = "auth"
-        message = f"The API key is not allowed to do this (403 {code}): {description}. {KEY_HELP}"
+        message = (
+            f"The API key is not allowed to do this (403 {code}){_clause(description)} {KEY_HELP}"
+        )
+    elif status == 404 and video_id is None:
+        kind = "not_found"
+        message = (
+            f"The gateway answered 404 ({code}){_clause(description)} Check that "
+            "PHASEO_BASE_URL points at the Phaseo gateway's /v1 API."
+        )
     elif status == 404:
         kind = "not_found"
         message = (
@@ -92,7 +119,11 @@ def gateway_error(
         next_call = {"tool": "list_videos", "arguments": {}}
     elif status == 409:
         kind = "not_ready"
-        message = f"{subject.capitalize()} is not ready yet (409 {code}). Wait for it to finish."
+        # Not str.capitalize(): it would lower-case the (case-sensitive) video id.
+        message = (
+            f"{subject[:1].upper()}{subject[1:]} is not ready yet (409 {code}). "
+            "Wait for it to finish."
+        )
         if video_id:
             next_call = {"tool": "wait_for_video", "arguments": {"video_id": video_id}}
     elif status == 413:
@@ -112,11 +143,8 @@ def gateway_error(
         )
     elif status == 502:
         kind = "provider_error"
-        diag = data.get("provider_failure_diagnostics")
-        hint = ""
-        if isinstance(diag, dict):
-            hint = " ".join(str(diag[k]) for k in ("provider", "category", "hint") if diag.get(k))
-        message = f"The video provider failed (502 {code}): {description}"
+        hint = _diagnostics(data.get("provider_failure_diagnostics"))
+        message = f"The video provider failed (502 {code}){_clause(description)}"
         if hint:
             message += f" Provider diagnostics: {hint}."
         message += " Try again later or pick another model."

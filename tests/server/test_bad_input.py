@@ -3,9 +3,11 @@ crashes nothing, and writes nothing outside the output directory."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 
@@ -187,3 +189,61 @@ async def test_unknown_model_suggests_close_ids_and_sends_no_post(
     assert "google/veo-3.1-lite" in text(result)
     assert emulator.counters["create"] == 0
     assert data(result)["next_call"]["tool"] == "list_video_models"
+
+
+UNKNOWN_ID = "G-0123456789abcdef01234567"  # well-formed, but no job has it
+
+
+@pytest.mark.parametrize("tool", ["get_video_status", "wait_for_video", "download_video"])
+async def test_unknown_video_id_is_one_get_and_a_clear_not_found(
+    client: Client, emulator: EmulatorHandle, tmp_path: Path, output_dir: Path, tool: str
+) -> None:
+    """A valid-looking id the gateway does not know: exactly one status GET (a 404 is never
+    retried), a not-found error that names the id and points to list_videos, no file."""
+    before = files_under(tmp_path)
+    with anyio.fail_after(30):
+        result = await call(client, tool, {"video_id": UNKNOWN_ID})
+    message = text(result)
+    assert result.is_error, message
+    assert data(result)["failure_kind"] == "not_found"
+    assert UNKNOWN_ID in message and "list_videos" in message
+    assert data(result)["next_call"]["tool"] == "list_videos"
+    assert "Traceback" not in message
+    assert dict(+emulator.counters) == {"status": 1}
+    assert list(output_dir.iterdir()) == []
+    new = files_under(tmp_path) - before
+    assert all(p.startswith("state") for p in new), new
+
+
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0,
+    reason="root ignores directory permissions, so a 0o500 directory is still writable",
+)
+async def test_download_into_an_unwritable_output_directory_is_refused(
+    client: Client, emulator: EmulatorHandle, tmp_path: Path, output_dir: Path
+) -> None:
+    """The output directory exists but is read-only: a clear error naming it, no content
+    request, nothing written there or anywhere else outside the state directory."""
+    with anyio.fail_after(30):
+        created = await call(client, "create_video", OK)
+    assert not created.is_error, text(created)
+    video_id = data(created)["video_id"]
+    emulator.clock.advance(10_000)
+    emulator.counters.reset()
+    before = files_under(tmp_path)
+    output_dir.chmod(0o500)
+    try:
+        with anyio.fail_after(30):
+            result = await call(client, "download_video", {"video_id": video_id})
+        listing = list(output_dir.iterdir())
+    finally:
+        output_dir.chmod(0o700)
+    message = text(result)
+    assert result.is_error, message
+    assert "not writable" in message and str(output_dir) in message
+    assert "PHASEO_OUTPUT_DIR" in message
+    assert data(result)["failure_kind"] == "config"
+    assert emulator.counters["content"] == 0 and emulator.counters["status"] == 0
+    assert listing == []
+    new = files_under(tmp_path) - before
+    assert all(p.startswith("state") for p in new), new
