@@ -12,14 +12,27 @@ from phaseo_mcp.emulator.config import EmulatorConfig, WebhookEndpoint
 from phaseo_mcp.emulator.harness import running_emulator
 
 EXAMPLE_KEY = "phaseo_v1_sk_demo01_emulatorsecret0123456789"
+EXAMPLES = f"""\
+examples:
+  phaseo-mcp emulator                         serve on 127.0.0.1:8787; jobs take about 10 s
+  phaseo-mcp emulator --port 0 --job-seconds 2
+                                              a free port, faster jobs
+  phaseo-mcp emulator --vocabulary r2 --timestamps iso
+                                              April-2026 statuses, ISO timestamps
+  phaseo-mcp emulator --keys {EXAMPLE_KEY}
+                                              accept only this key
+
+Control routes: POST /_emulator/faults, POST /_emulator/clock/advance,
+GET /_emulator/counters (see phaseo_mcp/emulator/faults.py).
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="phaseo-mcp emulator",
         description="A local emulator of the Phaseo gateway's video API (loopback, no key).",
-        epilog="Control routes: POST /_emulator/faults, POST /_emulator/clock/advance, "
-        "GET /_emulator/counters (see phaseo_mcp/emulator/faults.py).",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8787, help="0 picks a free port")

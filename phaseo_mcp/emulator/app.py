@@ -32,6 +32,8 @@ STATUS_ALIASES = {
     "failed": "failed", "error": "failed", "cancelled": "cancelled", "canceled": "cancelled",
     "expired": "expired",
 }  # fmt: skip
+# 409 not_ready reasons of /content (§6).
+NOT_READY_REASONS = {"expired": "video_expired", "cancelled": "video_cancelled"}
 LIST_CAP = 100  # the R6 code caps limit at 100 although the spec says 200 (§8)
 
 
@@ -115,8 +117,8 @@ def build_app(state: EmulatorState) -> Starlette:
                 raise ApiError(400, "validation_error", "invalid_index", "index must be >= 0")
             index = int(raw_index)
         phase = job.phase(state.clock.now())
-        if phase in ("queued", "processing", "expired"):
-            reason = "video_expired" if phase == "expired" else "video_not_ready"
+        if phase in ("queued", "processing", "expired", "cancelled"):
+            reason = NOT_READY_REASONS.get(phase, "video_not_ready")
             raise ApiError(409, "not_ready", reason, "The video is not ready.", status=phase)
         if phase == "failed":
             raise ApiError(502, "upstream_error", "video_generation_failed", "Generation failed.")

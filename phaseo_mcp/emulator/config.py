@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 Vocabulary = Literal["r2", "r3"]
 Timestamps = Literal["int", "iso"]
-Outcome = Literal["completed", "provider_error", "moderation", "expired", "stuck"]
+# How a job ends (phaseo-api.md §4.1 terminal states; payloads in render.py):
+# completed; failed with a provider error, a moderation refusal, insufficient funds at
+# settlement, or no diagnostics at all (``error: null``, "unexplained"); expired; cancelled
+# (by the provider or the dashboard: the API's own cancel route answers 501, §10); stuck
+# (never finishes).
+Outcome = Literal[
+    "completed",
+    "provider_error",
+    "moderation",
+    "insufficient_funds",
+    "unexplained",
+    "expired",
+    "cancelled",
+    "stuck",
+]
 
 
 @dataclass(frozen=True)
@@ -66,4 +80,7 @@ class JobPlan:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown JobPlan fields: {sorted(unknown)}")
+        outcome = data.get("outcome", "completed")
+        if outcome not in get_args(Outcome):
+            raise ValueError(f"unknown outcome {outcome!r}; expected one of {get_args(Outcome)}")
         return cls(**data)  # type: ignore[arg-type]

@@ -14,8 +14,12 @@ Kinds and their params:
   guardrail_blocked, 429 key_limit_exceeded, 501 not_implemented_yet +
   video_api_temporarily_disabled, 502 upstream_error, …); ``retry_after`` is an int of seconds
   or ``"date"`` (an HTTP-date ``retry_after_seconds``, default 2, from now); ``format`` 1–3
-  picks the §12.1 body format; ``body`` (str) replaces the body wholesale with
-  ``content_type`` (default text/html), e.g. a proxy's HTML error page.
+  picks the §12.1 body format; ``details`` (a list of objects) is the validation ``details``
+  of formats 2 and 3; ``extra`` (an object) adds fields to a format-3 body, e.g. the §12.1
+  diagnostics ``provider_failure_diagnostics``, ``attempt_count``, ``failed_providers``,
+  ``upstream_error`` (it may also replace a default field, e.g. ``error`` as an object);
+  ``body`` (str) replaces the body wholesale with ``content_type`` (default text/html), e.g.
+  a proxy's HTML error page.
 - ``slow``: wait ``delay`` real seconds, then answer normally.
 - ``drop``: close the connection before any response byte (client: ``RemoteProtocolError``).
 - ``drop_mid_body``: run the route, send status, headers and ``after_bytes`` body bytes
@@ -29,6 +33,8 @@ Python (``EmulatorHandle``)::
 
     emu.faults.add("status", "http", count=3, status=503)
     emu.faults.add("create", "http", status=429, retry_after="date", retry_after_seconds=1)
+    emu.faults.add("status", "http", status=502, extra={"provider_failure_diagnostics": {
+        "category": "server_error", "hint": "retry later", "provider": "openai"}})
     emu.faults.add("content", "drop_mid_body", after_bytes=4096)
     emu.faults.add("create", "create_then_drop")
     emu.faults.clear()
@@ -94,6 +100,15 @@ class Faults:
             raise ValueError("count must be at least 1")
         if kind == "http" and not isinstance(params.get("status"), int):
             raise ValueError("an http fault needs an integer status")
+        if kind == "http" and not isinstance(params.get("extra", {}), dict):
+            raise ValueError("an http fault's extra must be an object of body fields")
+        details = params.get("details")
+        if (
+            kind == "http"
+            and details is not None
+            and not (isinstance(details, list) and all(isinstance(d, dict) for d in details))
+        ):
+            raise ValueError("an http fault's details must be a list of objects")
         if kind == "slow" and not isinstance(params.get("delay"), int | float):
             raise ValueError("a slow fault needs a delay in seconds")
         fault = Fault(route, kind, count, params)

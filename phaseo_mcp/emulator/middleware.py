@@ -16,9 +16,10 @@ import time
 from typing import Any
 
 import anyio
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from phaseo_mcp.emulator.errors import error_response
+from phaseo_mcp.emulator.errors import error_body, error_response
 from phaseo_mcp.emulator.faults import Fault, Faults
 from phaseo_mcp.emulator.state import EmulatorState, RecordedRequest, new_request_id
 
@@ -215,9 +216,11 @@ class FaultMiddleware:
             raw_headers = [(k.encode(), v.encode()) for k, v in headers.items()]
             await send({"type": "http.response.start", "status": status, "headers": raw_headers})
             return await send({"type": "http.response.body", "body": raw})
-        response = error_response(
+        fmt = int(p.get("format", self.state.config.error_format))
+        body = error_body(
             status, p.get("error"), p.get("reason"), p.get("description"),
-            request_id=new_request_id(), fmt=int(p.get("format", self.state.config.error_format)),
-            headers=headers,
+            request_id=new_request_id(), fmt=fmt, details=p.get("details"),
         )  # fmt: skip
-        await response(scope, receive, send)
+        if fmt >= 3:  # extra fields may replace defaults too (e.g. ``error`` as an object)
+            body.update(p.get("extra", {}))
+        await JSONResponse(body, status_code=status, headers=headers)(scope, receive, send)

@@ -7,9 +7,17 @@
   object ``{"code": "provider_error", "type": "upstream_error", "message", "provider"}``;
 - moderation refusal: ``"content_policy_violation: the provider's safety filter refused …"``,
   or ``{"code": "content_policy_violation", "type": "moderation", "message", "provider"}``;
-- expiry: ``"video_expired: …"`` / ``{"code": "video_expired", …}``.
+- insufficient funds at settlement: ``"insufficient_funds: the workspace balance could not
+  cover …"`` / ``{"code": "insufficient_funds", "type": "billing", …}`` (the 402 code of §12.3,
+  reported on the job when the reservation made at create time cannot be settled, §4);
+- expiry: ``"video_expired: …"`` / ``{"code": "video_expired", …}``;
+- cancellation: ``"video_cancelled: …"`` / ``{"code": "video_cancelled", "type": "cancelled", …}``
+  (the reason /content gives for a cancelled job, §6);
+- an unexplained failure: ``error`` is ``null`` (§4: ``error`` is any|null; the gateway gave
+  no diagnostics).
 Objects are used for OpenAI-routed jobs (their OpenAI-compatible shape) or with
-``JobPlan.error_as_object``.
+``JobPlan.error_as_object``. Failed, cancelled and expired jobs have ``billing.state`` void,
+settled amounts ``"0.00"`` and ``usage.cost`` 0 (§4, VideoBillingSummary).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from phaseo_mcp.emulator.state import EmulatorState, Job
 
 LIFECYCLE = {"queued": "pending", "processing": "running"}
 WRONG_SHA256 = "0" * 63 + "1"
+FAILED_PHASES = frozenset({"failed", "expired", "cancelled"})  # terminal without a video
 
 
 def stamp(t: float | None, style: str) -> int | str | None:
@@ -45,7 +54,7 @@ def job_assets(job: Job) -> list[Asset]:
 
 def error_payload(job: Job, now: float) -> Any:
     phase = job.phase(now)
-    if phase not in ("failed", "expired"):
+    if phase not in FAILED_PHASES or job.plan.outcome == "unexplained":
         return None
     as_object = job.plan.error_as_object
     if as_object is None:
@@ -53,6 +62,15 @@ def error_payload(job: Job, now: float) -> Any:
     if phase == "expired" or job.plan.outcome == "expired":
         code, kind = "video_expired", "expired"
         message = "The provider discarded the job before it finished (emulated expiry)."
+    elif phase == "cancelled":
+        code, kind = "video_cancelled", "cancelled"
+        message = "The job was cancelled before it finished (emulated cancellation)."
+    elif job.plan.outcome == "insufficient_funds":
+        code, kind = "insufficient_funds", "billing"
+        message = (
+            "The workspace balance could not cover this video when it was settled; the "
+            "reservation was released and nothing was charged (emulated insufficient funds)."
+        )
     elif job.plan.outcome == "moderation":
         code, kind = "content_policy_violation", "moderation"
         message = (
@@ -75,7 +93,7 @@ def billing(job: Job, now: float) -> dict[str, Any]:
     cost = job.plan.cost_usd if job.plan.cost_usd is not None else job.price_usd
     nanos = int(round(cost * 1e9))
     settled = phase == "completed"
-    void = phase in ("failed", "expired")
+    void = phase in FAILED_PHASES
     return {
         "currency": "usd",
         "estimated_provider_cost": f"{cost * 0.8:.2f}",

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from phaseo_mcp.emulator.config import EmulatorConfig, JobPlan, Timestamps, Vocabulary
 
-Phase = Literal["queued", "processing", "completed", "failed", "expired"]
+Phase = Literal["queued", "processing", "completed", "failed", "expired", "cancelled"]
 TERMINAL_PHASES: frozenset[str] = frozenset({"completed", "failed", "expired", "cancelled"})
 KEY_PATTERN = re.compile(r"^(?:aistats|phaseo)_v1_sk_([A-Za-z0-9]+)_([A-Za-z0-9_-]{4,})$")
 ROUTE_NAMES = (
@@ -25,6 +25,15 @@ ROUTE_NAMES = (
     "delete",
     "cancel",
 )
+TERMINAL_PHASE_OF: dict[str, Phase] = {
+    "completed": "completed",
+    "provider_error": "failed",
+    "moderation": "failed",
+    "insufficient_funds": "failed",
+    "unexplained": "failed",
+    "expired": "expired",
+    "cancelled": "cancelled",
+}
 QUEUE_FRACTION = 0.15  # share of a job's time spent queued before processing starts
 STUCK_PROGRESS = 50
 
@@ -125,12 +134,7 @@ class Job:
             return "queued"
         if now < self.ends_at or self.plan.outcome == "stuck":
             return "processing"
-        return {
-            "completed": "completed",
-            "provider_error": "failed",
-            "moderation": "failed",
-            "expired": "expired",
-        }[self.plan.outcome]  # type: ignore[return-value]
+        return TERMINAL_PHASE_OF[self.plan.outcome]
 
     def progress(self, now: float) -> int:
         phase = self.phase(now)
