@@ -17,7 +17,13 @@ from phaseo_mcp.jobs import paths
 from phaseo_mcp.jobs.download import Expected, existing_matches, save_output
 from phaseo_mcp.server.app import AppState
 from phaseo_mcp.server.operations import gateway_for, journal_status
-from phaseo_mcp.server.results import DownloadResult, SavedFileInfo, failure, success
+from phaseo_mcp.server.results import (
+    DownloadResult,
+    SavedFileInfo,
+    failure,
+    guidance_for,
+    success,
+)
 
 
 def _pick_outputs(job: Job, index: int | None) -> list[OutputInfo]:
@@ -52,11 +58,11 @@ async def download(
     job = Job.from_api(await gateway.get(video_id))
     await journal_status(state, key_fp, job)
     if job.status != "completed":
-        if job.terminal:
+        if job.terminal:  # failed, cancelled or expired: there will never be a video
             return failure(
-                f"{video_id} is {job.status} and has no video to download "
-                f"({job.failure_message or 'no reason given'}).",
-                kind="not_ready",
+                f"{video_id} is {job.status} and has no video to download. "
+                + guidance_for(job).next_step,
+                kind=job.failure_kind or "other",
                 video_id=video_id,
                 status=job.status,
             )

@@ -154,7 +154,11 @@ def guidance_for(job: Job) -> Guidance:
             "user first, or pick another model."
         ),
     }
-    return Guidance(next_step=steps.get(job.failure_kind or "", f"The job failed ({reason})."))
+    fallback = (
+        f"The job failed ({reason}). Creating it again starts a new paid job: ask the user "
+        "first, or pick another model."
+    )
+    return Guidance(next_step=steps.get(job.failure_kind or "", fallback))
 
 
 def video_result(job: Job, **extra: Any) -> VideoResult:
