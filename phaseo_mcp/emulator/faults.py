@@ -20,7 +20,8 @@ Kinds and their params:
   ``upstream_error`` (it may also replace a default field, e.g. ``error`` as an object);
   ``body`` (str) replaces the body wholesale with ``content_type`` (default text/html), e.g.
   a proxy's HTML error page.
-- ``slow``: wait ``delay`` real seconds, then answer normally.
+- ``slow``: wait ``delay`` real seconds, then answer normally; with ``hold_answer: true`` the
+  route runs first (on ``create`` the job IS made) and its answer is held for ``delay``.
 - ``drop``: close the connection before any response byte (client: ``RemoteProtocolError``).
 - ``drop_mid_body``: run the route, send status, headers and ``after_bytes`` body bytes
   (default half the Content-Length), then close the socket.

@@ -150,6 +150,17 @@ class FaultMiddleware:
 
     async def _apply(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> None:
         p = fault.params
+        if fault.kind == "slow" and p.get("hold_answer"):
+            held: list[Message] = []
+
+            async def hold(message: Message) -> None:
+                held.append(message)
+
+            await self.app(scope, receive, hold)  # the route runs now (a create makes its job)
+            await anyio.sleep(float(p["delay"]))
+            for message in held:
+                await send(message)
+            return None
         if fault.kind == "slow":
             await anyio.sleep(float(p["delay"]))
             return await self.app(scope, receive, send)

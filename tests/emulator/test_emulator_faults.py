@@ -112,6 +112,17 @@ async def test_slow_fault_delays_the_answer(emulator: EmulatorHandle) -> None:
         assert (await c.get("/videos")).status_code == 200
 
 
+async def test_slow_fault_can_hold_the_answer_after_the_route_ran(
+    emulator: EmulatorHandle,
+) -> None:
+    """slow with hold_answer: the create's job exists while its answer is still held."""
+    emulator.faults.add("create", "slow", delay=0.5, hold_answer=True)
+    async with client(emulator, timeout=0.1) as c:
+        with pytest.raises(httpx.ReadTimeout):
+            await c.post("/videos", json=CREATE)
+    assert len(emulator.jobs) == 1 and emulator.counters["create"] == 1
+
+
 async def test_drop_is_a_transport_error_not_a_status(emulator: EmulatorHandle) -> None:
     """drop closes the socket before any byte: httpx raises RemoteProtocolError."""
     emulator.faults.add("status", "drop")

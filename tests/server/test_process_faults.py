@@ -134,17 +134,21 @@ async def test_sigterm_during_wait_exits_promptly(
     }
 
 
+@pytest.mark.parametrize("made", [False, True], ids=["before-the-job", "after-the-job"])
 async def test_kill_during_create_keeps_the_intent_and_finds_the_job_after_restart(
-    emulator: EmulatorHandle, output_dir: Path, state_dir: Path
+    emulator: EmulatorHandle, output_dir: Path, state_dir: Path, made: bool
 ) -> None:
-    emulator.faults.add(route="create", kind="slow", delay=3.0)
+    """kill -9 while the create is in flight: the intent row survives; after a restart
+    list_videos shows it, with the job's id once the gateway lists the job."""
+    # before-the-job: the route runs only after the delay, far past the restart and listing
+    emulator.faults.add(route="create", kind="slow", delay=3.0 if made else 20.0, hold_answer=made)
     await _run_until_killed(
         emulator,
         output_dir,
         state_dir,
         "create_video",
         SUNRISE,
-        lambda: emulator.counters["create"] >= 1,
+        lambda: emulator.counters["create"] >= 1 and len(emulator.jobs) == int(made),
         signal.SIGKILL,
     )
     journal = open_journal(journal_url=None, state_dir=state_dir)
@@ -153,15 +157,14 @@ async def test_kill_during_create_keeps_the_intent_and_finds_the_job_after_resta
     finally:
         journal.close()
     assert len(rows) == 1 and rows[0].state in ("intent", "outcome_unknown")
+    assert rows[0].video_id is None
     async with Client(build_server(make_settings(emulator.base_url, output_dir, state_dir))) as c:
         listed = data(await call(c, "list_videos", {}))
-    assert listed["videos"], listed
-    gateway_ids = list(emulator.jobs)
     shown = [v["video_id"] for v in listed["videos"]]
-    if gateway_ids:  # the gateway made the job before the kill: the row now carries its id
-        assert gateway_ids[0] in shown
-    else:
-        assert shown == [None] and listed["videos"][0]["prompt"]
+    if made:  # the gateway lists the job: the surviving row now carries its id
+        assert shown == list(emulator.jobs)
+    else:  # nothing was made (yet): the intent is shown, with its prompt
+        assert shown == [None] and listed["videos"][0]["prompt"] == SUNRISE["prompt"]
 
 
 def _fp() -> str:
