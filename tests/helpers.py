@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import struct
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import anyio
 from mcp import Client, StdioServerParameters
 from mcp.types import CallToolResult
 
@@ -98,3 +100,26 @@ def mp4_boxes(path: Path) -> list[str]:
 
 def files_under(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+async def wait_terminal(client: Client, video_id: str) -> dict[str, Any]:
+    """wait_for_video until the job is terminal (bounded in calls and in time)."""
+    with anyio.fail_after(30):
+        for _ in range(20):
+            result = await call(client, "wait_for_video", {"video_id": video_id})
+            assert not result.is_error, text(result)
+            job = data(result)
+            if job["terminal"]:
+                return job
+    raise AssertionError("the job never reached a terminal state")
+
+
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 10) -> None:
+    """SIGTERM, then SIGKILL if it lingers; always reaps."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)

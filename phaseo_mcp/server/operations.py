@@ -100,6 +100,35 @@ async def journal_status(state: AppState, key_fp: str, job: Job) -> None:
 # ------------------------------------------------------------------ create / status / wait
 
 
+def _check_cost_ceiling(
+    ceiling: float | None, estimate: float | None, model: str, unpriced: str | None
+) -> None:
+    """Refuse, before anything is sent, a create above PHASEO_MAX_COST_USD or that cannot be
+    priced while the limit is set (``unpriced``: why there is no catalogue to price it)."""
+    if ceiling is None:
+        return
+    if estimate is None:
+        why = unpriced or f"the catalogue gives no price for {model}"
+        message = (
+            f"PHASEO_MAX_COST_USD limits a video to ${ceiling:.2f}, but this one's cost cannot "
+            f"be estimated ({why}). Nothing was sent: pick a model that list_video_models "
+            "shows with a price, try again later, or ask the user to unset the limit."
+        )
+    elif estimate > ceiling:
+        message = (
+            f"This video is estimated at ${estimate:.2f}, above the PHASEO_MAX_COST_USD limit "
+            f"of ${ceiling:.2f}. Nothing was sent: choose a shorter duration, fewer samples or "
+            "a cheaper model, or ask the user to raise the limit."
+        )
+    else:
+        return
+    raise InputError(
+        message,
+        failure_kind="over_budget",
+        next_call={"tool": "list_video_models", "arguments": {}},
+    )
+
+
 async def create(ctx: Context, req: CreateVideoRequest, *, allow_duplicate: bool) -> CallToolResult:
     if isinstance(req.webhook, WebhookUrl):
         register_secret(req.webhook.secret)  # redacted from logs and error results from now on
@@ -113,24 +142,8 @@ async def create(ctx: Context, req: CreateVideoRequest, *, allow_duplicate: bool
     else:
         cap = check_request(req, catalogue)
         estimate = estimate_cost(req, cap)
-    ceiling = state.settings.max_cost_usd
-    if ceiling is not None and estimate is None:
-        reason = note or f"the catalogue gives no price for {req.model}"
-        raise InputError(
-            f"PHASEO_MAX_COST_USD limits a video to ${ceiling:.2f}, but this one's cost cannot "
-            f"be estimated ({reason}). Nothing was sent: pick a model that list_video_models "
-            "shows with a price, try again later, or ask the user to unset the limit.",
-            failure_kind="over_budget",
-            next_call={"tool": "list_video_models", "arguments": {}},
-        )
-    if ceiling is not None and estimate is not None and estimate > ceiling:
-        raise InputError(
-            f"This video is estimated at ${estimate:.2f}, above the PHASEO_MAX_COST_USD limit "
-            f"of ${ceiling:.2f}. Nothing was sent: choose a shorter duration, fewer samples or "
-            "a cheaper model, or ask the user to raise the limit.",
-            failure_kind="over_budget",
-            next_call={"tool": "list_video_models", "arguments": {}},
-        )
+    unpriced = f"the catalogue could not be fetched: {why}" if catalogue is None else None
+    _check_cost_ceiling(state.settings.max_cost_usd, estimate, req.model, unpriced)
     outcome = await create_job(
         gateway,
         journal,

@@ -18,6 +18,7 @@ import pytest
 from phaseo_mcp.emulator.__main__ import build_parser
 
 from emu_helpers import CREATE, KEY
+from helpers import stop_process
 
 
 def test_parser_defaults_match_the_issue() -> None:
@@ -87,16 +88,6 @@ def _wait_until_serving(proc: subprocess.Popen[str], base: str, seconds: float) 
                 time.sleep(0.05)
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
 @pytest.mark.slow
 def test_console_script_serves_models_on_the_chosen_port() -> None:
     """`phaseo-mcp emulator --port N` (the installed entry point, through cli.main) answers
@@ -114,7 +105,7 @@ def test_console_script_serves_models_on_the_chosen_port() -> None:
             try:
                 models = _wait_until_serving(proc, base, seconds=20)
             except AssertionError:
-                _stop(proc)
+                stop_process(proc)
                 assert proc.stderr is not None
                 if "cannot listen" in proc.stderr.read():
                     continue
@@ -122,7 +113,7 @@ def test_console_script_serves_models_on_the_chosen_port() -> None:
             with httpx.Client(base_url=base, timeout=5) as anon:
                 refused = anon.get("/videos/models", headers={"Authorization": "Bearer nope"})
         finally:
-            _stop(proc)
+            stop_process(proc)
             if proc.stderr is not None:
                 proc.stderr.close()
         break

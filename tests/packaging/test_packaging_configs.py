@@ -45,7 +45,7 @@ from client_configs import (
     stdio_entry,
     substitute,
 )
-from helpers import TEST_KEY, TOOL_NAMES
+from helpers import TEST_KEY, TOOL_NAMES, stop_process
 
 EXPECTED_TOOLS = TOOL_NAMES
 STARTUP_TIMEOUT_SECONDS = 60.0
@@ -325,12 +325,7 @@ def http_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 time.sleep(0.1)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc)
         log.close()
 
 

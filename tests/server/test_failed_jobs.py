@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from mcp import Client
 
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 
-from helpers import SUNRISE, call, data, text
+from helpers import SUNRISE, call, data, text, wait_terminal
 
 pytestmark = pytest.mark.anyio
 
@@ -51,17 +50,6 @@ async def _created(client: Client) -> str:
     return video_id
 
 
-async def _wait_terminal(client: Client, video_id: str) -> dict[str, Any]:
-    with anyio.fail_after(30):
-        for _ in range(20):
-            result = await call(client, "wait_for_video", {"video_id": video_id})
-            assert not result.is_error, text(result)
-            job = data(result)
-            if job["terminal"]:
-                return job
-    raise AssertionError("the job never reached a terminal state")
-
-
 def _check_terminal(job: dict[str, Any], expect: Expect, video_id: str) -> None:
     assert job["video_id"] == video_id
     assert job["status"] == expect.status and job["gateway_status"] == expect.status
@@ -87,7 +75,7 @@ async def test_job_without_a_video_is_terminal_and_cannot_be_downloaded(
     emulator.plan_next_job(JobPlan(outcome=outcome, vocabulary=vocabulary))  # type: ignore[arg-type]
     video_id = await _created(client)
 
-    waited = await _wait_terminal(client, video_id)
+    waited = await wait_terminal(client, video_id)
     _check_terminal(waited, expect, video_id)
     assert waited["budget_exhausted"] is False
 
@@ -136,7 +124,7 @@ async def test_cancelled_job_is_never_polled_again_after_it_ends(
     """A wait that sees 'cancelled' returns at once: a second wait polls once and stops."""
     emulator.plan_next_job(JobPlan(outcome="cancelled"))
     video_id = await _created(client)
-    first = await _wait_terminal(client, video_id)
+    first = await wait_terminal(client, video_id)
     assert first["status"] == "cancelled"
     before = emulator.counters["status"]
     again = await call(client, "wait_for_video", {"video_id": video_id})

@@ -11,7 +11,7 @@ from mcp import Client
 
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 
-from helpers import call, data, mp4_boxes, text
+from helpers import call, data, mp4_boxes, text, wait_terminal
 
 pytestmark = pytest.mark.anyio
 SUNRISE = {
@@ -28,16 +28,6 @@ async def _create(client: Client, **overrides: object) -> dict:
     return data(result)
 
 
-async def _wait_done(client: Client, video_id: str) -> dict:
-    for _ in range(20):
-        result = await call(client, "wait_for_video", {"video_id": video_id})
-        assert not result.is_error, text(result)
-        job = data(result)
-        if job["terminal"]:
-            return job
-    raise AssertionError("job never finished")
-
-
 async def test_create_wait_download_saves_a_playable_mp4(
     client: Client, emulator: EmulatorHandle, output_dir: Path
 ) -> None:
@@ -49,7 +39,7 @@ async def test_create_wait_download_saves_a_playable_mp4(
         "arguments": {"video_id": job["video_id"]},
     }
     assert job["estimated_cost_usd"] is not None and job["estimated_cost_usd"] > 0
-    done = await _wait_done(client, job["video_id"])
+    done = await wait_terminal(client, job["video_id"])
     assert done["status"] == "completed" and done["terminal"] is True
     assert done["next_call"]["tool"] == "download_video"
     saved = await call(client, "download_video", {"video_id": job["video_id"]})
@@ -70,7 +60,7 @@ async def test_second_download_of_same_file_transfers_nothing(
 ) -> None:
     """An identical file already on disk is recognised; no bytes move."""
     job = await _create(client)
-    await _wait_done(client, job["video_id"])
+    await wait_terminal(client, job["video_id"])
     first = data(await call(client, "download_video", {"video_id": job["video_id"]}))
     before = emulator.counters["content"]
     again = data(await call(client, "download_video", {"video_id": job["video_id"]}))
@@ -140,7 +130,7 @@ async def test_get_video_status_makes_exactly_one_request(
 async def test_several_outputs_all_and_one(client: Client, output_dir: Path) -> None:
     """index=None saves every output under distinct names; index=1 saves just that one."""
     job = await _create(client, sample_count=2)
-    done = await _wait_done(client, job["video_id"])
+    done = await wait_terminal(client, job["video_id"])
     assert done["output_count"] == 2
     everything = data(await call(client, "download_video", {"video_id": job["video_id"]}))
     paths = [Path(f["path"]) for f in everything["files"]]
@@ -163,7 +153,7 @@ async def test_url_mode_returns_signed_links_and_writes_nothing(
 ) -> None:
     """mode=url mints signed links with an expiry; nothing lands on disk."""
     job = await _create(client)
-    await _wait_done(client, job["video_id"])
+    await wait_terminal(client, job["video_id"])
     result = data(
         await call(
             client,
@@ -188,7 +178,7 @@ async def test_signed_url_only_job_downloads_in_file_mode(
 ) -> None:
     """With output.access=signed_url the bytes come from the signed URL, without our key."""
     job = await _create(client, output={"access": "signed_url"})
-    await _wait_done(client, job["video_id"])
+    await wait_terminal(client, job["video_id"])
     saved = await call(client, "download_video", {"video_id": job["video_id"]})
     assert not saved.is_error, text(saved)
     assert emulator.counters["signed_content"] >= 1
@@ -266,7 +256,7 @@ async def test_failed_jobs_report_their_kind(
     """A failed job ends the wait with a failure_kind and a reason, and no next call to retry."""
     emulator.plan_next_job(JobPlan(outcome=outcome))
     job = await _create(client)
-    done = await _wait_done(client, job["video_id"])
+    done = await wait_terminal(client, job["video_id"])
     assert done["status"] in ("failed", "expired")
     assert done["failure_kind"] == kind
     assert done["next_call"] is None
@@ -291,7 +281,7 @@ async def test_existing_different_file_is_not_overwritten_without_consent(
 ) -> None:
     """A different file at the target is an error unless overwrite=true."""
     job = await _create(client)
-    await _wait_done(client, job["video_id"])
+    await wait_terminal(client, job["video_id"])
     target = output_dir / "mine.mp4"
     target.write_bytes(b"the user's own file")
     refused = await call(
