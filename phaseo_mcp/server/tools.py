@@ -69,9 +69,13 @@ def guarded(
         ctx = kwargs["ctx"]
         assert isinstance(ctx, Context)
         running = state_of(ctx).running
-        arguments = {k: v for k, v in kwargs.items() if k != "ctx" and v is not None}
-        if running.closing:
+
+        def stopped() -> CallToolResult:  # the call's own arguments, for its next_call
+            arguments = {k: v for k, v in kwargs.items() if k != "ctx" and v is not None}
             return stopped_result(fn.__name__, arguments)
+
+        if running.closing:
+            return stopped()
         with running.track(ctx.request_id):
             try:
                 return await fn(*args, **kwargs)
@@ -80,7 +84,7 @@ def guarded(
                 return from_exception(exc, video_id=video_id if isinstance(video_id, str) else None)
             except ValidationError as exc:
                 return failure(describe_validation(exc, "arguments"), kind="invalid_input")
-        return stopped_result(fn.__name__, arguments)  # only when the server stopped the call
+        return stopped()  # reached only when the server stopped the call
 
     wrapper.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
     return wrapper
