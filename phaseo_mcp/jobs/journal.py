@@ -26,7 +26,8 @@ from pydantic import BaseModel, ConfigDict
 
 from phaseo_mcp.errors import FailureKind, PhaseoError
 
-JobRowState = Literal["intent", "created", "outcome_unknown", "rejected"]
+# "probable": an outcome-unknown create linked to the one gateway job that matched it
+JobRowState = Literal["intent", "created", "outcome_unknown", "rejected", "probable"]
 # A job in one of these states no longer holds the duplicate guard: a retry is a new job.
 RELEASING_STATUSES = frozenset({"failed", "cancelled", "expired"})
 _SECRET_NAMES = frozenset({"apikey", "authorization", "token", "password", "access_token"})
@@ -118,9 +119,12 @@ class Journal(ABC):
         """The gateway answered an error and no id: no job exists, the guard is released."""
 
     @abstractmethod
-    def attach_video_id(self, key_fingerprint: str, row_id: int, video_id: str) -> JobRecord:
+    def attach_video_id(
+        self, key_fingerprint: str, row_id: int, video_id: str, *, probable: bool = False
+    ) -> JobRecord:
         """Resolve an outcome-unknown (or intent) row once its job's id is known; a row a
-        listing made for that id meanwhile is merged into it."""
+        listing made for that id meanwhile is merged into it. ``probable``: the id was
+        inferred by matching, not given by the gateway (state "probable")."""
 
     @abstractmethod
     def record_status(
@@ -224,8 +228,11 @@ def redact_url(url: str) -> str:
         return "<unparseable journal URL>"
 
 
-def open_journal(*, journal_url: str | None, state_dir: Path) -> Journal:
-    """PostgreSQL for a ``postgresql://``/``postgres://`` URL, else SQLite in ``state_dir``."""
+def open_journal(
+    *, journal_url: str | None, state_dir: Path, busy_timeout_seconds: float | None = None
+) -> Journal:
+    """PostgreSQL for a ``postgresql://``/``postgres://`` URL, else SQLite in ``state_dir``
+    (``busy_timeout_seconds``: how long a SQLite write waits for another process's lock)."""
     if journal_url and journal_url.split("://", 1)[0].lower() in {"postgresql", "postgres"}:
         from phaseo_mcp.jobs.journal_postgres import PostgresJournal
 
@@ -238,4 +245,6 @@ def open_journal(*, journal_url: str | None, state_dir: Path) -> Journal:
         )
     from phaseo_mcp.jobs.journal_sqlite import SqliteJournal
 
-    return SqliteJournal(state_dir / "journal.sqlite3")
+    if busy_timeout_seconds is None:
+        return SqliteJournal(state_dir / "journal.sqlite3")
+    return SqliteJournal(state_dir / "journal.sqlite3", busy_timeout_seconds=busy_timeout_seconds)

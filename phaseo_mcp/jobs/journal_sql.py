@@ -140,13 +140,16 @@ class SqlJournal(Journal):
             tx.run(RELEASE_GUARD, (row_id,))
             return self._update(tx, row, time.time(), state="rejected", error=error)
 
-    def attach_video_id(self, key_fingerprint: str, row_id: int, video_id: str) -> JobRecord:
+    def attach_video_id(
+        self, key_fingerprint: str, row_id: int, video_id: str, *, probable: bool = False
+    ) -> JobRecord:
         """Resolve an outcome-unknown (or intent) row once the job's id is known."""
         with self._transaction(write=True) as tx:
             row = self._locked(tx, "row_id = ? AND key_fingerprint = ?", (row_id, key_fingerprint))
             orphan = self._adopt(tx, row, video_id)
             # The merged row may know more (a status seen in a listing) than the intent row.
-            return self._update(tx, row, time.time(), state="created",
+            return self._update(tx, row, time.time(),
+                                state="probable" if probable else "created",
                                 status=row.status or (orphan.status if orphan else None),
                                 cost_usd=orphan.cost_usd if orphan else None)  # fmt: skip
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from phaseo_mcp.jobs.journal import JournalError
+from phaseo_mcp.jobs.journal_faults import corrupt_error, is_corruption, sqlite_error
 from phaseo_mcp.jobs.journal_schema import (
     Transaction,
     check_schema,
@@ -29,6 +30,7 @@ from phaseo_mcp.jobs.journal_schema import (
 from phaseo_mcp.jobs.journal_sql import SqlJournal
 
 DEFAULT_BUSY_TIMEOUT_SECONDS = 30.0
+MIN_BUSY_TIMEOUT_SECONDS = 2.0  # the floor when tests speed time up
 
 
 class _SqliteTransaction:
@@ -53,6 +55,7 @@ class SqliteJournal(SqlJournal):
         self, path: Path, *, busy_timeout_seconds: float = DEFAULT_BUSY_TIMEOUT_SECONDS
     ) -> None:
         self.path = path
+        self.busy_timeout_seconds = busy_timeout_seconds
         self._lock = threading.RLock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -71,14 +74,28 @@ class SqliteJournal(SqlJournal):
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_seconds * 1000)}")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.execute("PRAGMA secure_delete = ON")
+            self._check_integrity()
             self._set_up(time.monotonic() + busy_timeout_seconds)
         except BaseException as exc:
             self._conn.close()
             if isinstance(exc, sqlite3.Error):
-                raise JournalError(
-                    f"cannot use the job journal at {path}: {exc}", failure_kind="config"
-                ) from exc
+                error = sqlite_error(path, exc, busy_seconds=busy_timeout_seconds)
+                error.failure_kind = "config"
+                raise error from exc
             raise
+
+    def _check_integrity(self) -> None:
+        """A corrupt, truncated or foreign file is refused here, with how to recover, instead
+        of failing at some later write."""
+        try:
+            rows = self._conn.execute("PRAGMA quick_check").fetchall()
+        except sqlite3.DatabaseError as exc:
+            if is_corruption(exc):
+                raise corrupt_error(self.path, str(exc)) from exc
+            raise
+        problems = [str(row[0]) for row in rows if row and row[0] != "ok"]
+        if problems:
+            raise corrupt_error(self.path, "; ".join(problems[:3]))
 
     def _set_up(self, deadline: float) -> None:
         """WAL mode and the schema. Switching to WAL while another process opens the same new
@@ -124,7 +141,7 @@ class SqliteJournal(SqlJournal):
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                raise JournalError(f"the job journal at {self.path} failed: {exc}") from exc
+                raise sqlite_error(self.path, exc, busy_seconds=self.busy_timeout_seconds) from exc
 
     def prune(self, *, older_than_days: float, now: float | None = None) -> int:
         removed = super().prune(older_than_days=older_than_days, now=now)

@@ -21,6 +21,7 @@ from phaseo_mcp.config import (
 )
 from phaseo_mcp.errors import ConfigError
 from phaseo_mcp.jobs.catalog import CatalogCache
+from phaseo_mcp.jobs.recorded import RecordedStatuses
 from phaseo_mcp.jobs.wait import PollPacer
 from phaseo_mcp.logs import register_secret
 from phaseo_mcp.server.stopping import RunningCalls
@@ -59,7 +60,7 @@ class AppState:
     _journal_lock: anyio.Lock = field(default_factory=anyio.Lock)
     # last (status, cost, error) written per (key fingerprint, video id): unchanged polls
     # skip the journal write
-    recorded: dict[tuple[str, str], tuple[object, ...]] = field(default_factory=dict)
+    recorded: RecordedStatuses = field(default_factory=RecordedStatuses)
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -77,23 +78,38 @@ class AppState:
 
     async def _open_journal(self) -> None:
         from phaseo_mcp.jobs.journal import open_journal
+        from phaseo_mcp.jobs.journal_sqlite import (
+            DEFAULT_BUSY_TIMEOUT_SECONDS,
+            MIN_BUSY_TIMEOUT_SECONDS,
+        )
 
         settings = self.settings
+        busy = max(DEFAULT_BUSY_TIMEOUT_SECONDS / settings.time_scale, MIN_BUSY_TIMEOUT_SECONDS)
         try:
             self._journal = await anyio.to_thread.run_sync(
-                lambda: open_journal(journal_url=settings.journal_url, state_dir=settings.state_dir)
+                lambda: open_journal(
+                    journal_url=settings.journal_url,
+                    state_dir=settings.state_dir,
+                    busy_timeout_seconds=busy,
+                )
             )
             self._journal_error = None
         except Exception as exc:  # the server keeps serving; creates say what to fix
-            self._journal_error = str(exc)[:300] or type(exc).__name__
+            self._journal_error = str(exc)[:700] or type(exc).__name__
             log.error("job journal unavailable: %s", self._journal_error)
+
+    @property
+    def journal_error(self) -> str | None:
+        """Why the journal could not be opened at the last try (None: it is open)."""
+        return self._journal_error
 
     async def require_journal(self) -> Journal:
         journal = await self.journal()
         if journal is None:
             raise ConfigError(
-                f"The job journal is unavailable ({self._journal_error}). Set PHASEO_STATE_DIR to "
-                "a writable directory (or PHASEO_JOURNAL_URL) and restart the server."
+                f"The job journal is unavailable ({self._journal_error}). Nothing was sent to "
+                "the gateway. Set PHASEO_STATE_DIR to a writable directory (or "
+                "PHASEO_JOURNAL_URL) and restart the server."
             )
         return journal
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import cast
 
@@ -15,6 +16,8 @@ from phaseo_mcp.gateway.client import GatewayClient
 from phaseo_mcp.gateway.models import Job, OutputInfo, check_video_id, to_iso, to_unix
 from phaseo_mcp.jobs import paths
 from phaseo_mcp.jobs.download import Expected, existing_matches, save_output
+from phaseo_mcp.jobs.journal import JournalError
+from phaseo_mcp.jobs.journal_faults import journal_warning
 from phaseo_mcp.server.app import AppState
 from phaseo_mcp.server.operations import gateway_for, journal_status
 from phaseo_mcp.server.results import (
@@ -24,6 +27,8 @@ from phaseo_mcp.server.results import (
     guidance_for,
     success,
 )
+
+log = logging.getLogger(__name__)
 
 
 def _pick_outputs(job: Job, index: int | None) -> list[OutputInfo]:
@@ -56,7 +61,7 @@ async def download(
     mode = mode or state.settings.default_download_mode
     root = paths.prepare_output_dir(state.settings.output_dir) if mode == "file" else None
     job = Job.from_api(await gateway.get(video_id))
-    await journal_status(state, key_fp, job)
+    warning = await journal_status(state, key_fp, job)
     if job.status != "completed":
         if job.terminal:  # failed, cancelled or expired: there will never be a video
             return failure(
@@ -95,9 +100,10 @@ async def download(
         assert root is not None
         many = index is None and len(job.outputs) > 1
         for out in outputs:
-            info = await _save_one(
+            info, unrecorded = await _save_one(
                 state, gateway, key_fp, job, out, root, filename, many, overwrite
             )
+            warning = warning or unrecorded
             files.append(info)
             links.append(
                 ResourceLink(
@@ -110,7 +116,11 @@ async def download(
             )
         text = "Saved " + ", ".join(f"{f.path} ({f.bytes} bytes)" for f in files)
         guide = "Give the user the saved path(s); the video is verified and complete."
-    result = DownloadResult(video_id=video_id, mode=mode, files=files, next_step=guide)
+    result = DownloadResult(
+        video_id=video_id, mode=mode, files=files, next_step=guide, warning=warning
+    )
+    if warning:
+        text = f"{text}. Warning: {warning}"
     return success(result, text, links)
 
 
@@ -124,15 +134,21 @@ async def _save_one(
     filename: str | None,
     many: bool,
     overwrite: bool,
-) -> SavedFileInfo:
+) -> tuple[SavedFileInfo, str | None]:
+    """The saved (or already present) file, and a warning if the journal did not record it."""
     name = paths.target_name(job.video_id, out.index, out.mime_type, filename, many)
     target = paths.confined_path(root, name)
     journal = await state.journal()
     known_sha = out.sha256
     if known_sha is None and journal is not None and target.is_file():
-        record = await anyio.to_thread.run_sync(
-            lambda: journal.find_download(key_fp, job.video_id, index=out.index, path=str(target))
-        )
+        try:
+            record = await anyio.to_thread.run_sync(
+                lambda: journal.find_download(
+                    key_fp, job.video_id, index=out.index, path=str(target)
+                )
+            )
+        except JournalError:
+            record = None  # unreadable journal: the file is fetched again and verified
         if record is not None and record.size == target.stat().st_size:
             known_sha = record.sha256
     if await existing_matches(target, known_sha):
@@ -143,7 +159,7 @@ async def _save_one(
             sha256=known_sha,
             mime_type=out.mime_type or "video/mp4",
             transferred=False,
-        )
+        ), None
     signed = out.download_url if (not out.has_content_url and out.download_url) else None
     saved = await save_output(
         gateway,
@@ -154,18 +170,23 @@ async def _save_one(
         signed_url=signed,
         overwrite=overwrite,
     )
+    warning = None
     if journal is not None:
-        await anyio.to_thread.run_sync(
-            lambda: journal.record_download(
-                key_fp,
-                job.video_id,
-                index=out.index,
-                path=str(saved.path),
-                size=saved.size,
-                sha256=saved.sha256,
+        try:
+            await anyio.to_thread.run_sync(
+                lambda: journal.record_download(
+                    key_fp,
+                    job.video_id,
+                    index=out.index,
+                    path=str(saved.path),
+                    size=saved.size,
+                    sha256=saved.sha256,
+                )
             )
-        )
-    return SavedFileInfo(
+        except JournalError as exc:  # the file is saved and verified: say so regardless
+            log.warning("journal could not record the download of %s: %s", job.video_id, exc)
+            warning = journal_warning(exc.message)
+    info = SavedFileInfo(
         index=out.index,
         path=str(saved.path),
         bytes=saved.size,
@@ -173,3 +194,4 @@ async def _save_one(
         mime_type=out.mime_type or saved.mime_type or "video/mp4",
         transferred=True,
     )
+    return info, warning

@@ -6,14 +6,14 @@ into ``jobs/`` or ``gateway/``, and shapes the result with ``results.py``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
 from typing import TYPE_CHECKING, cast
 
 import anyio
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
-from phaseo_mcp.errors import ConfigError, InputError, PhaseoError, TransportError
+from phaseo_mcp.errors import ConfigError, InputError
 from phaseo_mcp.gateway.client import GatewayClient
 from phaseo_mcp.gateway.errors import KEY_HELP
 from phaseo_mcp.gateway.models import (
@@ -21,23 +21,21 @@ from phaseo_mcp.gateway.models import (
     Job,
     WebhookUrl,
     check_video_id,
-    to_iso,
-    to_unix,
 )
 from phaseo_mcp.jobs.catalog import check_request, estimate_cost, summarize
 from phaseo_mcp.jobs.create import create_job
 from phaseo_mcp.jobs.fingerprint import key_fingerprint
+from phaseo_mcp.jobs.journal import JournalError
+from phaseo_mcp.jobs.journal_faults import journal_warning
 from phaseo_mcp.jobs.wait import wait_for_job
 from phaseo_mcp.logs import register_secret
 from phaseo_mcp.server.app import AppState, state_of
 
 if TYPE_CHECKING:
-    from phaseo_mcp.jobs.journal import JobRecord, Journal
+    pass
 from phaseo_mcp.server.results import (
     DeleteResult,
     Guidance,
-    JobSummary,
-    ListResult,
     ModelsResult,
     NextCall,
     failure,
@@ -46,9 +44,8 @@ from phaseo_mcp.server.results import (
     video_result,
 )
 
+log = logging.getLogger(__name__)
 API_KEY_HEADER = "x-phaseo-api-key"
-MATCH_WINDOW_SECONDS = 600
-MERGE_WINDOW_ROWS = 500  # journal rows compared with the gateway's listing
 
 
 def gateway_for(ctx: Context) -> tuple[AppState, GatewayClient, str]:
@@ -78,23 +75,31 @@ def gateway_for(ctx: Context) -> tuple[AppState, GatewayClient, str]:
     return state, gateway, key_fingerprint(key)
 
 
-async def journal_status(state: AppState, key_fp: str, job: Job) -> None:
+async def journal_status(state: AppState, key_fp: str, job: Job) -> str | None:
+    """Record what the gateway said about a job; a warning for the result when the journal
+    could not (the caller still answers with the gateway's data)."""
     journal = await state.journal()
     if journal is None:
-        return
+        return journal_warning(f"it is unavailable: {state.journal_error}")
     snapshot = (job.status, job.cost_usd, job.failure_message)
-    if state.recorded.get((key_fp, job.video_id)) == snapshot:
-        return  # an unchanged poll: nothing to write
-    state.recorded[(key_fp, job.video_id)] = snapshot
-    await anyio.to_thread.run_sync(
-        lambda: journal.record_status(
-            key_fp,
-            job.video_id,
-            status=job.status,
-            cost_usd=job.cost_usd,
-            error=job.failure_message,
+    key = (key_fp, job.video_id)
+    if state.recorded.unchanged(key, snapshot):
+        return None  # an unchanged poll: nothing to write
+    try:
+        await anyio.to_thread.run_sync(
+            lambda: journal.record_status(
+                key_fp,
+                job.video_id,
+                status=job.status,
+                cost_usd=job.cost_usd,
+                error=job.failure_message,
+            )
         )
-    )
+    except JournalError as exc:
+        log.warning("journal write failed for %s: %s", job.video_id, exc.message)
+        return journal_warning(exc.message)
+    state.recorded.remember(key, snapshot)  # only now: a failed write is tried again next time
+    return None
 
 
 # ------------------------------------------------------------------ create / status / wait
@@ -154,6 +159,19 @@ async def create(ctx: Context, req: CreateVideoRequest, *, allow_duplicate: bool
     )
     if outcome.duplicate_of is not None:
         earlier = outcome.duplicate_of
+        if earlier.video_id and earlier.state == "probable":
+            return failure(
+                "An identical create was sent within the last "
+                f"{state.settings.duplicate_window_seconds / 60:.0f} minutes but its answer never "
+                f"came; {earlier.video_id} is probably the job it made (the only gateway job "
+                "matching its model, settings and time, not confirmed by the gateway). Check "
+                "it with get_video_status; pass allow_duplicate=true only if the user wants a "
+                "second, separately billed copy.",
+                kind="duplicate",
+                video_id=earlier.video_id,
+                status=earlier.status,
+                next_call={"tool": "get_video_status", "arguments": {"video_id": earlier.video_id}},
+            )
         if earlier.video_id:
             return failure(
                 f"An identical video was already requested within the last "
@@ -172,7 +190,8 @@ async def create(ctx: Context, req: CreateVideoRequest, *, allow_duplicate: bool
             next_call={"tool": "list_videos", "arguments": {}},
         )
     job = cast(Job, outcome.job)
-    result = video_result(job, estimated_cost_usd=estimate, note=note)
+    warning = journal_warning(outcome.journal_error) if outcome.journal_error else None
+    result = video_result(job, estimated_cost_usd=estimate, note=note, warning=warning)
     return success(result, "Paid job started. " + summarize_video(result))
 
 
@@ -180,8 +199,8 @@ async def status(ctx: Context, video_id: str) -> CallToolResult:
     check_video_id(video_id)
     state, gateway, key_fp = gateway_for(ctx)
     job = Job.from_api(await gateway.get(video_id))
-    await journal_status(state, key_fp, job)
-    result = video_result(job)
+    warning = await journal_status(state, key_fp, job)
+    result = video_result(job, warning=warning)
     return success(result, summarize_video(result))
 
 
@@ -206,7 +225,7 @@ async def wait(ctx: Context, video_id: str, timeout_seconds: int) -> CallToolRes
         pacer=state.pacer,
         on_progress=on_progress,
     )
-    await journal_status(state, key_fp, job)
+    warning = await journal_status(state, key_fp, job)
     guidance = None
     if exhausted:
         guidance = Guidance(
@@ -216,90 +235,11 @@ async def wait(ctx: Context, video_id: str, timeout_seconds: int) -> CallToolRes
             ),
             next_call=NextCall(tool="wait_for_video", arguments={"video_id": video_id}),
         )
-    result = video_result(job, budget_exhausted=exhausted, guidance=guidance)
+    result = video_result(job, budget_exhausted=exhausted, guidance=guidance, warning=warning)
     return success(result, summarize_video(result))
 
 
 # ------------------------------------------------------------------ list / delete / models
-
-
-async def list_jobs(ctx: Context, *, statuses: Sequence[str] | None, limit: int) -> CallToolResult:
-    state, gateway, key_fp = gateway_for(ctx)
-    journal = await state.require_journal()
-    reachable = True
-    note = None
-    # "unknown" is our name for a status we could not read, not one the gateway filters on.
-    upstream_statuses = [s for s in statuses or () if s != "unknown"] or None
-    try:
-        listing = await gateway.list(limit=limit, statuses=upstream_statuses)
-    except PhaseoError as exc:
-        if exc.failure_kind in ("config", "auth"):
-            raise
-        reachable = False
-        what = "could not be reached" if isinstance(exc, TransportError) else "refused the listing"
-        note = f"The gateway {what} ({exc.message}); showing the local journal."
-        listing = None
-    if listing is not None:
-        rows = await anyio.to_thread.run_sync(
-            lambda: journal.list_jobs(key_fp, limit=MERGE_WINDOW_ROWS, include_deleted=True)
-        )
-        known = {r.video_id for r in rows}
-        unresolved = [r for r in rows if r.video_id is None and not r.deleted]
-        for obj in listing.data:
-            job = Job.from_api(obj)
-            if job.video_id not in known:
-                await _attach_unknown(journal, key_fp, unresolved, job, to_unix(obj.created_at))
-            await journal_status(state, key_fp, job)
-    records = await anyio.to_thread.run_sync(
-        lambda: journal.list_jobs(key_fp, statuses=statuses, limit=limit)
-    )
-    videos = [
-        JobSummary(
-            video_id=r.video_id,
-            status=r.status,
-            model=r.model,
-            prompt=(r.prompt or "")[:80] or None,
-            created_at=to_iso(r.created_at),
-            cost_usd=r.cost_usd,
-            outcome_unknown=r.state == "outcome_unknown",
-            deleted=r.deleted,
-            note=(
-                "Create sent but no answer came; the gateway has not listed a matching job yet."
-                if r.state in ("outcome_unknown", "intent") and not r.video_id
-                else None
-            ),
-        )
-        for r in records
-    ]
-    result = ListResult(
-        videos=videos,
-        gateway_reachable=reachable,
-        note=note,
-        next_step="Pick a job and call wait_for_video or download_video with its video_id.",
-    )
-    text = f"{len(videos)} job(s)." + ("" if reachable else " From the local journal only.")
-    return success(result, text)
-
-
-async def _attach_unknown(
-    journal: Journal, key_fp: str, unresolved: list[JobRecord], job: Job, created: int | None
-) -> None:
-    """Link an intent or "outcome unknown" row to the gateway job it most likely made: the
-    same model, created closest in time (within MATCH_WINDOW_SECONDS)."""
-    if created is None:
-        return
-    candidates = [
-        r
-        for r in unresolved
-        if r.model == job.model and abs(r.created_at - created) <= MATCH_WINDOW_SECONDS
-    ]
-    if not candidates:
-        return
-    best = min(candidates, key=lambda r: abs(r.created_at - created))
-    unresolved.remove(best)
-    await anyio.to_thread.run_sync(
-        lambda: journal.attach_video_id(key_fp, best.row_id, job.video_id)
-    )
 
 
 async def delete(ctx: Context, video_id: str) -> CallToolResult:
@@ -307,14 +247,20 @@ async def delete(ctx: Context, video_id: str) -> CallToolResult:
     state, gateway, key_fp = gateway_for(ctx)
     await gateway.delete(video_id)
     journal = await state.journal()
+    warning = None
     if journal is not None:
-        await anyio.to_thread.run_sync(lambda: journal.mark_deleted(key_fp, video_id))
+        try:
+            await anyio.to_thread.run_sync(lambda: journal.mark_deleted(key_fp, video_id))
+        except JournalError as exc:
+            warning = journal_warning(exc.message)
     result = DeleteResult(
         video_id=video_id,
         deleted=True,
         next_step="Deleted at the gateway; local files were kept.",
+        warning=warning,
     )
-    return success(result, f"{video_id} deleted at the gateway.")
+    text = f"{video_id} deleted at the gateway." + (f" Warning: {warning}" if warning else "")
+    return success(result, text)
 
 
 async def models(ctx: Context, *, params: list[str] | None) -> CallToolResult:

@@ -59,6 +59,7 @@ class VideoResult(Guidance):
     asset: dict[str, Any] | None = None  # mime_type, bytes, sha256, width, height, duration
     budget_exhausted: bool | None = None
     note: str | None = None
+    warning: str | None = None  # the gateway answered; the local journal could not record it
 
 
 class SavedFileInfo(BaseModel):
@@ -76,6 +77,7 @@ class DownloadResult(Guidance):
     video_id: str
     mode: str
     files: list[SavedFileInfo]
+    warning: str | None = None
 
 
 class JobSummary(BaseModel):
@@ -86,6 +88,9 @@ class JobSummary(BaseModel):
     created_at: str | None = None
     cost_usd: float | None = None
     outcome_unknown: bool = False
+    probable_match: bool = False  # linked by matching, not by the gateway's answer
+    match_reason: str | None = None
+    candidates: list[str] | None = None  # gateway jobs that match an unresolved create
     deleted: bool = False
     note: str | None = None
 
@@ -94,11 +99,13 @@ class ListResult(Guidance):
     videos: list[JobSummary]
     gateway_reachable: bool
     note: str | None = None
+    warning: str | None = None
 
 
 class DeleteResult(Guidance):
     video_id: str
     deleted: bool
+    warning: str | None = None
 
 
 class ModelsResult(Guidance):
@@ -202,7 +209,8 @@ def summarize_video(r: VideoResult) -> str:
     if r.estimated_cost_usd is not None and r.cost_usd is None:
         cost = f", estimated ${r.estimated_cost_usd:.2f}"
     head = f"{r.video_id}: {r.status}{progress}{cost}."
-    return f"{head} {r.next_step}"[:MAX_SUMMARY_CHARS]
+    warning = f" Warning: {r.warning}" if r.warning else ""
+    return f"{head}{warning} {r.next_step}"[:MAX_SUMMARY_CHARS]
 
 
 def success(model: BaseModel, text: str, extra: list[ContentBlock] | None = None) -> CallToolResult:

@@ -247,10 +247,11 @@ async def list_videos(
 ) -> Annotated[CallToolResult, ListResult]:
     """This key's jobs, newest first: the local journal merged with the gateway. Use it after
     a timeout, an "outcome unknown" create or a restart instead of creating again; works
-    offline (says so)."""
-    from phaseo_mcp.server import operations as ops
+    offline (says so). An unanswered create is linked only to a job that clearly matches
+    it (probable_match); otherwise its candidates are listed beside it."""
+    from phaseo_mcp.server.listing import list_jobs
 
-    return await ops.list_jobs(ctx, statuses=status, limit=limit)
+    return await list_jobs(ctx, statuses=status, limit=limit)
 
 
 @guarded
