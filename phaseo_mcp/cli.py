@@ -1,4 +1,4 @@
-"""Command line: ``phaseo-mcp [serve] | emulator | demo | doctor | journal prune``.
+"""Command line: ``phaseo-mcp [serve] | emulator | demo | doctor | journal check|prune``.
 
 Without a subcommand the stdio MCP server starts (what desktop clients spawn). Heavy modules
 are imported inside each subcommand so ``--help`` and ``--version`` stay instant.
@@ -26,6 +26,7 @@ examples:
   phaseo-mcp emulator --port 8787             a local gateway emulator (no key, no network)
   phaseo-mcp demo                             create -> wait -> download against the emulator
   phaseo-mcp doctor                           check the setup and say how to fix it
+  phaseo-mcp journal check                    is the job journal intact and writable?
   phaseo-mcp journal prune --older-than 30    forget journal entries older than 30 days
 
 configuration (environment): PHASEO_API_KEY (or --api-key-file), PHASEO_BASE_URL,
@@ -60,6 +61,19 @@ examples:
   phaseo-mcp doctor --api-key-file ~/.phaseo-key --output-dir ~/Videos/phaseo
 
 Exit status 0 only when every check passes; each failure comes with its fix.
+"""
+JOURNAL_EXAMPLES = """\
+examples:
+  phaseo-mcp journal check                    is the job journal intact and writable?
+  phaseo-mcp journal prune --older-than 30    forget entries older than 30 days
+"""
+CHECK_EXAMPLES = """\
+examples:
+  phaseo-mcp journal check                    check the journal in the default state folder
+  phaseo-mcp journal check --state-dir /srv/phaseo/state
+
+Exit status 0 when the journal is intact and writable (or does not exist yet), 1 otherwise.
+A damaged journal is never changed: move it aside and a fresh one starts on next use.
 """
 PRUNE_EXAMPLES = """\
 examples:
@@ -135,10 +149,17 @@ def build_parser() -> argparse.ArgumentParser:
     journal = sub.add_parser(
         "journal",
         help="manage the local job journal",
-        epilog=PRUNE_EXAMPLES,
+        epilog=JOURNAL_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     jsub = journal.add_subparsers(dest="journal_command", required=True)
+    check = jsub.add_parser(
+        "check",
+        help="report whether the job journal is intact and writable",
+        epilog=CHECK_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_common(check)
     prune = jsub.add_parser(
         "prune",
         help="remove old journal entries (they hold prompts)",
@@ -190,20 +211,32 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:  # pydantic's ValidationError is a ValueError too
             return report_settings_error(exc)
         return run_doctor(settings)
-    settings = _settings(args)
-    if command == "journal":
-        from phaseo_mcp.jobs.journal import open_journal
+    from phaseo_mcp.config import startup_problems
 
-        journal = open_journal(
-            journal_url=settings.journal_url,
-            state_dir=settings.state_dir,
-        )
-        try:
-            removed = journal.prune(older_than_days=args.older_than)
-        finally:
-            journal.close()
-        print(f"removed {removed} journal entries older than {args.older_than:g} days")
-        return 0
+    try:
+        settings = _settings(args)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError too
+        return _refuse(_settings_message(exc))
+    if problems := startup_problems(settings):
+        return _refuse(" ".join(problems))
+    if command == "journal":
+        from phaseo_mcp.journal_cli import run_journal_command
+
+        return run_journal_command(args, settings)
     from phaseo_mcp.server.run import serve
 
     return serve(settings, args)
+
+
+def _settings_message(exc: ValueError) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        return "; ".join(str(item["msg"]).removeprefix("Value error, ") for item in exc.errors())
+    return str(exc)
+
+
+def _refuse(message: str) -> int:
+    """A configuration the server must not start with: one clear line, no traceback."""
+    print(f"phaseo-mcp: invalid configuration: {message}", file=sys.stderr)
+    return 2

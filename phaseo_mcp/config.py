@@ -5,12 +5,13 @@ Every default and limit the server uses lives here as a ``DEFAULT_*`` / ``MAX_*`
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 DEFAULT_BASE_URL = "https://api.phaseo.app/v1"
 DEFAULT_LOG_LEVEL = "INFO"
@@ -87,6 +88,16 @@ class Settings(BaseModel):
     default_download_mode: DownloadMode = "file"
     multi_user: bool = False
 
+    @field_validator("max_cost_usd")
+    @classmethod
+    def _finite_ceiling(cls, value: float | None) -> float | None:
+        if value is not None and (not math.isfinite(value) or value < 0):
+            raise ValueError(
+                f"PHASEO_MAX_COST_USD must be a finite number of US dollars, 0 or more (e.g. 5 "
+                f"or 2.50), not {value!r}; unset it for no ceiling"
+            )
+        return value
+
     @property
     def journal_path(self) -> Path:
         return self.state_dir / "journal.sqlite3"
@@ -114,7 +125,7 @@ class Settings(BaseModel):
         if level := text("PHASEO_LOG_LEVEL"):
             values["log_level"] = level.upper()
         if cost := text("PHASEO_MAX_COST_USD"):
-            values["max_cost_usd"] = float(cost)
+            values["max_cost_usd"] = parse_cost_ceiling(cost)
         if scale := text("PHASEO_TIME_SCALE"):
             values["time_scale"] = float(scale)
         if text("PHASEO_TESTING_ZERO_RETRY_WAITS"):
@@ -126,3 +137,40 @@ class Settings(BaseModel):
 
     def api_key_value(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key else None
+
+
+def parse_cost_ceiling(raw: str) -> float:
+    """PHASEO_MAX_COST_USD as a number; a clear error for anything that is not one (never
+    silently "no ceiling")."""
+    try:
+        value = float(raw.strip().removeprefix("$"))
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(
+            f"PHASEO_MAX_COST_USD must be a finite number of US dollars, 0 or more (e.g. 5 or "
+            f"2.50), not {raw!r}; unset it for no ceiling"
+        )
+    return value
+
+
+DIRECTORY_SETTINGS = (
+    ("output_dir", "PHASEO_OUTPUT_DIR", "--output-dir"),
+    ("state_dir", "PHASEO_STATE_DIR", "--state-dir"),
+)
+
+
+def startup_problems(settings: Settings, cwd: Path | None = None) -> list[str]:
+    """What the server refuses to start with, before any paid call: a relative folder (it
+    would depend on the client's working directory, which nobody chose)."""
+    here = Path.cwd() if cwd is None else cwd
+    problems = []
+    for attribute, variable, flag in DIRECTORY_SETTINGS:
+        path: Path = getattr(settings, attribute)
+        if not path.is_absolute():
+            problems.append(
+                f"{variable} (or {flag}) must be an absolute path, not {str(path)!r}: from this "
+                f"working directory it would mean {here / path}, but a client may start the "
+                "server anywhere. Set it to the absolute path you mean."
+            )
+    return problems

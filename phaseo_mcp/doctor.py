@@ -419,7 +419,8 @@ def check_directory(label: str, variable: str, path: Path) -> Check:
         return Check(
             name,
             "FAIL",
-            f"{path} is relative: it would depend on the client's working directory",
+            f"{path} is relative: it would depend on the client's working directory "
+            f"(from here it would mean {Path.cwd() / path})",
             f"set {variable} to an absolute path",
         )
     created: list[Path] = []
@@ -466,10 +467,15 @@ def collect_checks(settings: Settings, environ: Mapping[str, str] | None = None)
     key_check = check_key(settings)
     checks.extend(check_gateway(settings, key_check))
     checks.append(check_directory("output", "PHASEO_OUTPUT_DIR", settings.output_dir))
+    from phaseo_mcp.doctor_journal import check_cost_ceiling, check_journal
+
     if settings.journal_url:
         checks.append(Check("state dir", "OK", "journal in PHASEO_JOURNAL_URL (not checked)"))
     else:
         checks.append(check_directory("state", "PHASEO_STATE_DIR", settings.state_dir))
+        if settings.state_dir.is_absolute() and not find_template(str(settings.state_dir)):
+            checks.append(check_journal(settings))
+    checks.append(check_cost_ceiling(settings))
     return checks
 
 
