@@ -33,6 +33,7 @@ class CreateOutcome:
     job: Job | None = None
     duplicate_of: JobRecord | None = None
     journal_error: str | None = None  # the job exists, but the journal could not record it
+    row_id: int | None = None  # the intent row that stands for the job until it is recorded
 
 
 async def _record_after_post(write: Callable[[], Any]) -> str | None:
@@ -103,4 +104,4 @@ async def create_job(
             row_id, video_id=job.video_id, status=job.status, cost_usd=job.cost_usd
         )
     )
-    return CreateOutcome(job=job, journal_error=failed)
+    return CreateOutcome(job=job, journal_error=failed, row_id=row_id)

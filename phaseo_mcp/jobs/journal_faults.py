@@ -6,6 +6,7 @@ Nothing here deletes or moves a journal: recovering is the user's decision.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,8 +53,8 @@ def sqlite_error(path: Path, exc: sqlite3.Error, *, busy_seconds: float) -> Jour
             f"{busy_seconds:g}s ({text})"
         )
         fix = "stop the other process holding it (another phaseo-mcp or an open sqlite3 shell)"
-    elif "readonly" in lowered or "read-only" in lowered:
-        why = f"the job journal at {path} is read-only ({text})"
+    elif "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+        why = f"the job journal at {path} is read-only or cannot be opened ({text})"
         fix = "make the file and its folder writable, or set PHASEO_STATE_DIR elsewhere"
     else:
         why = f"the job journal at {path} failed ({text})"
@@ -90,6 +91,16 @@ def inspect_sqlite(path: Path, *, write_probe: bool = True) -> JournalReport:
         return JournalReport(path, True, f"no journal yet at {path} (created on first use)")
     if not path.is_file():
         return JournalReport(path, False, f"{path} is not a file; move it aside")
+    if write_probe:
+        try:
+            os.close(os.open(path, os.O_RDWR))
+        except OSError as exc:
+            return JournalReport(
+                path,
+                False,
+                f"the job journal at {path} is read-only ({exc.strerror}); make the file and "
+                "its folder writable, or set PHASEO_STATE_DIR elsewhere",
+            )
     try:
         conn = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, timeout=5.0)
     except sqlite3.Error as exc:
@@ -97,8 +108,10 @@ def inspect_sqlite(path: Path, *, write_probe: bool = True) -> JournalReport:
     try:
         try:
             rows = conn.execute("PRAGMA quick_check").fetchall()
-        except sqlite3.DatabaseError as exc:
-            return JournalReport(path, False, corrupt_error(path, str(exc)).message)
+        except sqlite3.Error as exc:
+            if is_corruption(exc):
+                return JournalReport(path, False, corrupt_error(path, str(exc)).message)
+            return JournalReport(path, False, _unwritable(path, exc))
         problems = [str(r[0]) for r in rows if r and r[0] != "ok"]
         if problems:
             return JournalReport(path, False, corrupt_error(path, "; ".join(problems[:3])).message)

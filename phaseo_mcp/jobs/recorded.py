@@ -1,43 +1,53 @@
-"""The bounded memory of what the journal already holds for each job.
+"""Bounded memories of what the journal holds, or still owes, for each job.
 
-A status poll that changes nothing skips the journal write. An entry is remembered only after
-its write succeeded, so a failed write is tried again at the next poll; the oldest entries
-are forgotten first, so no caller can grow the map without bound.
+``recorded``: the last (status, cost, error) written per (owner, video id); a poll that
+changes nothing skips the journal write. An entry is remembered only after its write
+succeeded, so a failed write is tried again at the next poll.
+
+``unrecorded creates``: a create the gateway answered while the journal could not record it
+(owner, video id -> intent row id); the next status read of that job records it as created,
+with certainty, instead of leaving it to be matched later.
+
+Both forget their oldest entries first, so no caller can grow them without bound.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from typing import Generic, TypeVar
 
-DEFAULT_RECORDED_ENTRIES = 10_000
+DEFAULT_MAX_ENTRIES = 10_000
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
-class RecordedStatuses:
-    """An LRU map of (owner, video id) to the last snapshot written to the journal."""
+class BoundedMap(Generic[K, V]):
+    """A least-recently-used map holding at most ``max_entries`` entries."""
 
-    def __init__(self, max_entries: int = DEFAULT_RECORDED_ENTRIES) -> None:
+    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
         self.max_entries = max_entries
-        self._entries: OrderedDict[Hashable, tuple[object, ...]] = OrderedDict()
+        self._entries: OrderedDict[K, V] = OrderedDict()
 
-    def unchanged(self, key: Hashable, snapshot: tuple[object, ...]) -> bool:
-        """Was exactly this snapshot written last for ``key``?"""
-        if self._entries.get(key) != snapshot:
-            return False
-        self._entries.move_to_end(key)
-        return True
+    def get(self, key: K) -> V | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
 
-    def remember(self, key: Hashable, snapshot: tuple[object, ...]) -> None:
-        """Call only after the journal write succeeded."""
-        self._entries[key] = snapshot
+    def put(self, key: K, value: V) -> None:
+        self._entries[key] = value
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
-    def forget(self, key: Hashable) -> None:
-        self._entries.pop(key, None)
+    def pop(self, key: K) -> V | None:
+        return self._entries.pop(key, None)
+
+    def items(self) -> list[tuple[K, V]]:
+        return list(self._entries.items())
 
     def __len__(self) -> int:
         return len(self._entries)

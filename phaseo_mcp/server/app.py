@@ -21,7 +21,7 @@ from phaseo_mcp.config import (
 )
 from phaseo_mcp.errors import ConfigError
 from phaseo_mcp.jobs.catalog import CatalogCache
-from phaseo_mcp.jobs.recorded import RecordedStatuses
+from phaseo_mcp.jobs.recorded import BoundedMap
 from phaseo_mcp.jobs.wait import PollPacer
 from phaseo_mcp.logs import register_secret
 from phaseo_mcp.server.stopping import RunningCalls
@@ -59,8 +59,10 @@ class AppState:
     _journal_error: str | None = None
     _journal_lock: anyio.Lock = field(default_factory=anyio.Lock)
     # last (status, cost, error) written per (key fingerprint, video id): unchanged polls
-    # skip the journal write
-    recorded: RecordedStatuses = field(default_factory=RecordedStatuses)
+    # skip the journal write (see jobs/recorded.py)
+    recorded: BoundedMap[tuple[str, str], tuple[object, ...]] = field(default_factory=BoundedMap)
+    # creates the gateway answered but the journal could not record: (key fp, id) -> row id
+    unrecorded_creates: BoundedMap[tuple[str, str], int] = field(default_factory=BoundedMap)
 
     @property
     def http(self) -> httpx.AsyncClient:

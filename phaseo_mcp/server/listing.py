@@ -52,7 +52,9 @@ async def list_jobs(ctx: Context, *, statuses: Sequence[str] | None, limit: int)
     records: list[JobRecord] = []
     if journal is not None:
         try:
-            plan = await _reconcile(journal, key_fp, listed)
+            # rows of creates answered but not yet recorded: their job is known for certain
+            owed = {row for (fp, _), row in state.unrecorded_creates.items() if fp == key_fp}
+            plan = await _reconcile(journal, key_fp, listed, owed)
             for obj in listed:
                 if await journal_status(state, key_fp, Job.from_api(obj)):
                     unrecorded.append(obj)
@@ -85,7 +87,7 @@ async def list_jobs(ctx: Context, *, statuses: Sequence[str] | None, limit: int)
 
 
 async def _reconcile(
-    journal: Journal, key_fp: str, listed: Sequence[VideoObject]
+    journal: Journal, key_fp: str, listed: Sequence[VideoObject], owed: set[int]
 ) -> Reconciliation:
     """Link outcome-unknown rows to the one job that matches each; a job already linked to a
     create's row is never a candidate (a row a listing made for it, with no request, is)."""
@@ -96,7 +98,10 @@ async def _reconcile(
     unresolved = [
         Unresolved(r.row_id, r.request, r.created_at)
         for r in rows
-        if r.video_id is None and not r.deleted and r.state in UNRESOLVED_STATES
+        if r.video_id is None
+        and not r.deleted
+        and r.state in UNRESOLVED_STATES
+        and r.row_id not in owed
     ]
     plan = reconcile(unresolved, [obj for obj in listed if obj.id not in linked])
     for row_id, (video_id, _) in plan.links.items():

@@ -83,9 +83,17 @@ async def journal_status(state: AppState, key_fp: str, job: Job) -> str | None:
         return journal_warning(f"it is unavailable: {state.journal_error}")
     snapshot = (job.status, job.cost_usd, job.failure_message)
     key = (key_fp, job.video_id)
-    if state.recorded.unchanged(key, snapshot):
+    if state.recorded.get(key) == snapshot:
         return None  # an unchanged poll: nothing to write
+    row_id = state.unrecorded_creates.get(key)
     try:
+        if row_id is not None:  # the create's own answer was never recorded: do it now
+            await anyio.to_thread.run_sync(
+                lambda: journal.mark_created(
+                    row_id, video_id=job.video_id, status=job.status, cost_usd=job.cost_usd
+                )
+            )
+            state.unrecorded_creates.pop(key)
         await anyio.to_thread.run_sync(
             lambda: journal.record_status(
                 key_fp,
@@ -98,7 +106,7 @@ async def journal_status(state: AppState, key_fp: str, job: Job) -> str | None:
     except JournalError as exc:
         log.warning("journal write failed for %s: %s", job.video_id, exc.message)
         return journal_warning(exc.message)
-    state.recorded.remember(key, snapshot)  # only now: a failed write is tried again next time
+    state.recorded.put(key, snapshot)  # only now: a failed write is tried again next time
     return None
 
 
@@ -190,7 +198,10 @@ async def create(ctx: Context, req: CreateVideoRequest, *, allow_duplicate: bool
             next_call={"tool": "list_videos", "arguments": {}},
         )
     job = cast(Job, outcome.job)
-    warning = journal_warning(outcome.journal_error) if outcome.journal_error else None
+    warning = None
+    if outcome.journal_error and outcome.row_id is not None:
+        warning = journal_warning(outcome.journal_error)
+        state.unrecorded_creates.put((key_fp, job.video_id), outcome.row_id)
     result = video_result(job, estimated_cost_usd=estimate, note=note, warning=warning)
     return success(result, "Paid job started. " + summarize_video(result))
 
