@@ -385,3 +385,73 @@ def test_doctor_reports_an_invalid_setting_instead_of_crashing(tmp_path: Path) -
     assert code == 1, output
     assert "Traceback" not in output
     assert "FAIL" in _row(output, "settings") and "PHASEO_MAX_COST_USD" in output
+
+
+# --- the journal and the cost ceiling ----------------------------------------------------------
+
+
+def _offline_env(tmp_path: Path, **values: str) -> dict[str, str]:
+    """Folders of its own and a gateway URL nothing listens on (no network)."""
+    return _env(
+        HOME=str(tmp_path),
+        PHASEO_API_KEY=TEST_KEY,
+        PHASEO_BASE_URL=f"http://127.0.0.1:{_closed_port()}/v1",
+        PHASEO_OUTPUT_DIR=str(tmp_path / "videos"),
+        PHASEO_STATE_DIR=str(tmp_path / "state"),
+        **values,
+    )
+
+
+def test_doctor_shows_the_effective_cost_ceiling(tmp_path: Path) -> None:
+    """The cost ceiling row shows the limit in dollars, or that there is none."""
+    _, output = _run_doctor_sync(_offline_env(tmp_path, PHASEO_MAX_COST_USD="2.5"))
+    assert "$2.50 per video" in _row(output, "cost ceiling")
+    _, output = _run_doctor_sync(_offline_env(tmp_path))
+    assert "none" in _row(output, "cost ceiling")
+
+
+def test_doctor_refuses_a_non_finite_cost_ceiling(tmp_path: Path) -> None:
+    """PHASEO_MAX_COST_USD=nan is a FAIL naming the variable, never "no ceiling"."""
+    code, output = _run_doctor_sync(_offline_env(tmp_path, PHASEO_MAX_COST_USD="nan"))
+    assert code == 1 and "Traceback" not in output
+    assert "FAIL" in _row(output, "settings") and "PHASEO_MAX_COST_USD" in output
+
+
+def test_doctor_fails_on_a_corrupt_journal_and_passes_a_healthy_one(tmp_path: Path) -> None:
+    """Random bytes as the journal: the journal row FAILs naming the file; a healthy journal
+    is reported intact and writable."""
+    state = tmp_path / "state"
+    state.mkdir()
+    journal = state / "journal.sqlite3"
+    junk = os.urandom(16 * 1024)
+    journal.write_bytes(junk)
+    code, output = _run_doctor_sync(_offline_env(tmp_path))
+    row = _row(output, "journal")
+    assert code == 1 and "FAIL" in row and str(journal) in row and "corrupt" in row
+    assert "journal check" in row and journal.read_bytes() == junk
+    journal.unlink()
+    from phaseo_mcp.jobs.journal import open_journal
+
+    open_journal(journal_url=None, state_dir=state).close()
+    _, output = _run_doctor_sync(_offline_env(tmp_path))
+    assert "OK" in _row(output, "journal") and "intact and writable" in _row(output, "journal")
+
+
+@pytest.mark.anyio
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare"
+)
+async def test_doctor_fails_on_a_read_only_journal(tmp_path: Path) -> None:
+    """The state folder mounted read-only (root ignores file modes): the journal row FAILs."""
+    from phaseo_mcp.jobs.journal import open_journal
+
+    state = tmp_path / "state"
+    open_journal(journal_url=None, state_dir=state).close()
+    script = (
+        f'mount --bind "{state}" "{state}" && mount -o remount,bind,ro "{state}" "{state}" '
+        '&& exec "$@"'
+    )
+    prefix = ("unshare", "-m", "sh", "-c", script, "sh")
+    code, output = await _run_doctor(_offline_env(tmp_path), prefix=prefix)
+    assert code == 1
+    assert "FAIL" in _row(output, "journal") and "read-only" in _row(output, "journal")
