@@ -5,6 +5,7 @@ matches it, as a probable match."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -253,3 +254,21 @@ async def test_a_lost_create_with_only_a_different_job_is_not_linked(
     (intent,) = [v for v in listing["videos"] if v["video_id"] is None]
     assert intent["candidates"] is None and "not listed a matching job" in intent["note"]
     assert [v["video_id"] for v in listing["videos"] if v["video_id"]] == [other]
+
+
+async def test_a_download_saved_while_the_journal_is_locked_is_reported_saved(
+    client: Client, emulator: EmulatorHandle, locker: Callable[[], Locker]
+) -> None:
+    """The journal is locked by another process: the verified file is still reported saved,
+    with its real size and sha256, plus a warning."""
+    video_id = data(await call(client, "create_video", SUNRISE))["video_id"]
+    emulator.clock.advance(10_000)
+    held = locker()
+    await held.send("lock", "locked")
+    result = await call(client, "download_video", {"video_id": video_id})
+    assert not result.is_error, text(result)
+    (saved,) = data(result)["files"]
+    body = Path(saved["path"]).read_bytes()
+    assert len(body) == saved["bytes"] and hashlib.sha256(body).hexdigest() == saved["sha256"]
+    assert "locked" in data(result)["warning"] and "Warning:" in text(result)
+    await held.send("unlock", "unlocked")
