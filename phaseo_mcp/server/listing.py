@@ -48,29 +48,35 @@ async def list_jobs(ctx: Context, *, statuses: Sequence[str] | None, limit: int)
         listing = None
     listed = listing.data if listing is not None else []
     plan = Reconciliation()
+    # rows of creates the gateway answered but the journal could not record: row id -> job id
+    owed = {row: vid for (fp, vid), row in state.unrecorded_creates.items() if fp == key_fp}
     unrecorded: list[VideoObject] = []
     records: list[JobRecord] = []
     if journal is not None:
         try:
             # rows of creates answered but not yet recorded: their job is known for certain
-            owed = {row for (fp, _), row in state.unrecorded_creates.items() if fp == key_fp}
-            plan = await _reconcile(journal, key_fp, listed, owed)
+            plan = await _reconcile(journal, key_fp, listed, set(owed))
             for obj in listed:
-                if await journal_status(state, key_fp, Job.from_api(obj)):
+                if failed := await journal_status(state, key_fp, Job.from_api(obj)):
+                    warning = warning or failed
                     unrecorded.append(obj)
+        except JournalError as exc:  # cannot write: the gateway's listing is shown as is
+            log.warning("list_videos could not record the listing: %s", exc.message)
+            warning = journal_warning(exc.message)
+            unrecorded = list(listed)
+        try:  # reads may still work (a lock held by another writer, a full disk)
             records = await anyio.to_thread.run_sync(
                 lambda: journal.list_jobs(key_fp, statuses=statuses, limit=limit)
             )
         except JournalError as exc:
-            log.warning("list_videos could not use the journal: %s", exc.message)
-            warning = journal_warning(exc.message)
+            if listing is None:
+                raise
+            warning = warning or journal_warning(exc.message)
             unrecorded = list(listed)
     elif listing is not None:
         unrecorded = list(listed)
-    if unrecorded and warning is None:
-        warning = journal_warning("a write failed; the jobs it missed are listed from the gateway")
     by_id = {obj.id: obj for obj in listed}
-    videos = [_summary(r, plan, by_id) for r in records]
+    videos = [_summary(r, plan, by_id, owed.get(r.row_id)) for r in records]
     shown = {v.video_id for v in videos}
     videos += [_from_gateway(obj) for obj in unrecorded if obj.id not in shown]
     result = ListResult(
@@ -111,10 +117,22 @@ async def _reconcile(
     return plan
 
 
-def _summary(r: JobRecord, plan: Reconciliation, listed: dict[str, VideoObject]) -> JobSummary:
+def _summary(
+    r: JobRecord, plan: Reconciliation, listed: dict[str, VideoObject], owed: str | None
+) -> JobSummary:
     note = None
     candidates = None
     reason = None
+    if owed is not None and not r.video_id:
+        known = listed.get(owed)
+        return JobSummary(
+            video_id=owed,
+            status=Job.from_api(known).status if known is not None else None,
+            model=r.model,
+            prompt=(r.prompt or "")[:80] or None,
+            created_at=to_iso(r.created_at),
+            note="The gateway answered this create; the local journal could not record it yet.",
+        )
     if r.state == "probable" and r.video_id:
         obj = listed.get(r.video_id)
         found = compare(r.request, r.created_at, obj) if obj is not None else None
