@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -123,3 +124,35 @@ def stop_process(proc: subprocess.Popen[Any], timeout: float = 10) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=timeout)
+
+
+def written_journal(state_dir: Path, rows: int = 200) -> Path:
+    """A real SQLite journal with enough rows to span many pages, closed (WAL checkpointed)."""
+    from phaseo_mcp.jobs.journal import open_journal
+
+    journal = open_journal(journal_url=None, state_dir=state_dir)
+    try:
+        for i in range(rows):
+            journal.claim(
+                key_fingerprint="k",
+                fingerprint=f"{i:064d}",
+                base_url="https://gateway.test/v1",
+                request={"model": "m", "prompt": f"prompt {i} " + "x" * 400},
+                window_seconds=600,
+            )
+    finally:
+        journal.close()
+    return state_dir / "journal.sqlite3"
+
+
+def damage_journal(state_dir: Path, how: str) -> Path:
+    """Make ``state_dir``'s journal random bytes or a truncated copy of a real one."""
+    path = state_dir / "journal.sqlite3"
+    if how == "random-bytes":
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom(64 * 1024))
+    else:
+        size = written_journal(state_dir).stat().st_size
+        with path.open("r+b") as handle:
+            handle.truncate(size // 3)
+    return path

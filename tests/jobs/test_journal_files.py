@@ -8,13 +8,14 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from phaseo_mcp.jobs.journal import JournalError, open_journal
 from phaseo_mcp.jobs.recorded import BoundedMap
+
+from helpers import damage_journal, written_journal
 
 CLI_TIMEOUT_SECONDS = 60
 
@@ -31,35 +32,9 @@ def _cli(*args: str, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProces
     )
 
 
-def _written_journal(state: Path, rows: int = 200) -> Path:
-    """A real journal with enough rows to span many pages, closed (WAL checkpointed)."""
-    journal = open_journal(journal_url=None, state_dir=state)
-    try:
-        for i in range(rows):
-            journal.claim(
-                key_fingerprint="k",
-                fingerprint=f"{i:064d}",
-                base_url="https://gateway.test/v1",
-                request={"model": "m", "prompt": f"prompt {i} " + "x" * 400},
-                window_seconds=600,
-            )
-    finally:
-        journal.close()
-    return state / "journal.sqlite3"
-
-
 @pytest.fixture(params=["random-bytes", "truncated"])
-def damaged(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
-    state = tmp_path / "state"
-    state.mkdir()
-    path = state / "journal.sqlite3"
-    if request.param == "random-bytes":
-        path.write_bytes(os.urandom(64 * 1024))
-    else:
-        size = _written_journal(state).stat().st_size
-        with path.open("r+b") as handle:
-            handle.truncate(size // 3)
-    yield path
+def damaged(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    return damage_journal(tmp_path / "state", request.param)
 
 
 def test_a_damaged_journal_is_refused_with_its_name_and_recovery(damaged: Path) -> None:
@@ -101,7 +76,7 @@ def test_journal_check_passes_a_healthy_journal_and_a_missing_one(tmp_path: Path
     result = _cli("journal", "check", "--state-dir", str(missing))
     assert result.returncode == 0 and "no journal yet" in result.stdout, result
     assert not missing.exists()
-    path = _written_journal(tmp_path / "state", rows=3)
+    path = written_journal(tmp_path / "state", rows=3)
     result = _cli("journal", "check", "--state-dir", str(path.parent))
     assert result.returncode == 0 and result.stdout.startswith("OK"), result
     journal = open_journal(journal_url=None, state_dir=path.parent)
@@ -114,7 +89,7 @@ def test_journal_check_passes_a_healthy_journal_and_a_missing_one(tmp_path: Path
 @pytest.mark.parametrize("days", ["-1", "-0.5", "nan"])
 def test_journal_prune_refuses_a_negative_age(tmp_path: Path, days: str) -> None:
     """--older-than -1 is refused with a sentence (exit 2), no traceback, nothing removed."""
-    path = _written_journal(tmp_path / "state", rows=2)
+    path = written_journal(tmp_path / "state", rows=2)
     result = _cli("journal", "prune", "--older-than", days, "--state-dir", str(path.parent))
     assert result.returncode == 2, result
     assert "--older-than" in result.stderr and "Nothing was removed" in result.stderr
@@ -137,7 +112,7 @@ def read_only_prefix(folder: Path) -> tuple[str, ...]:
 
 def test_journal_check_reports_a_read_only_journal(tmp_path: Path) -> None:
     """A journal on a read-only mount: `journal check` says read-only (not corrupt), exit 1."""
-    path = _written_journal(tmp_path / "state", rows=2)
+    path = written_journal(tmp_path / "state", rows=2)
     result = _cli(
         "journal", "check", "--state-dir", str(path.parent), prefix=read_only_prefix(path.parent)
     )

@@ -113,6 +113,7 @@ async def test_job_without_a_video_is_terminal_and_cannot_be_downloaded(
         "deleted": True,
         "next_step": "Deleted at the gateway; local files were kept.",
         "next_call": None,
+        "warning": None,
     }
     assert emulator.counters["delete"] == 1
     assert emulator.jobs[video_id].deleted_at is not None

@@ -6,7 +6,6 @@ matches it, as a probable match."""
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -24,7 +23,7 @@ from phaseo_mcp.jobs.fingerprint import key_fingerprint
 from phaseo_mcp.jobs.journal import open_journal
 from phaseo_mcp.server.app import build_server
 
-from helpers import SUNRISE, TEST_KEY, call, data, make_settings, text
+from helpers import SUNRISE, TEST_KEY, call, damage_journal, data, make_settings, text
 
 pytestmark = pytest.mark.anyio
 LOCKER = """
@@ -176,15 +175,15 @@ async def test_a_locked_journal_never_hides_a_create_the_gateway_made(
     assert rows[video_id].state == "created" and rows[video_id].status == data(again)["status"]
 
 
+@pytest.mark.parametrize("how", ["random-bytes", "truncated"])
 async def test_a_corrupt_journal_refuses_creates_but_still_answers_reads(
-    emulator: EmulatorHandle, output_dir: Path, state_dir: Path
+    emulator: EmulatorHandle, output_dir: Path, state_dir: Path, how: str
 ) -> None:
-    """Random bytes as the journal: create is refused unsent (naming the file, the word
-    corrupt and `journal check`); a status read and list_videos answer from the gateway
-    with a warning; the file is left as it was."""
-    path = state_dir / "journal.sqlite3"
-    junk = os.urandom(32 * 1024)
-    path.write_bytes(junk)
+    """Random bytes or a truncated file as the journal: create is refused unsent (naming the
+    file, the word corrupt and `journal check`); a status read and list_videos answer from
+    the gateway with a warning; the file is left as it was."""
+    path = damage_journal(state_dir, how)
+    junk = path.read_bytes()
     video_id = await made_directly(emulator)
     async with Client(build_server(make_settings(emulator.base_url, output_dir, state_dir))) as c:
         created = await call(c, "create_video", SUNRISE)
