@@ -7,7 +7,7 @@ into ``jobs/`` or ``gateway/``, and shapes the result with ``results.py``.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 import anyio
 from mcp.server.mcpserver import Context
@@ -30,9 +30,6 @@ from phaseo_mcp.jobs.journal_faults import journal_warning
 from phaseo_mcp.jobs.wait import wait_for_job
 from phaseo_mcp.logs import register_secret
 from phaseo_mcp.server.app import AppState, state_of
-
-if TYPE_CHECKING:
-    pass
 from phaseo_mcp.server.results import (
     DeleteResult,
     Guidance,
@@ -167,6 +164,14 @@ async def create(ctx: Context, req: CreateVideoRequest, *, allow_duplicate: bool
     )
     if outcome.duplicate_of is not None:
         earlier = outcome.duplicate_of
+        if earlier.video_id is None:  # answered, but the journal could not record its id
+            owed = (
+                vid
+                for (fp, vid), row in state.unrecorded_creates.items()
+                if row == earlier.row_id and fp == key_fp
+            )
+            if (known := next(owed, None)) is not None:
+                earlier = earlier.model_copy(update={"video_id": known, "state": "created"})
         if earlier.video_id and earlier.state == "probable":
             return failure(
                 "An identical create was sent within the last "

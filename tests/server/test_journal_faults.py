@@ -134,7 +134,8 @@ async def test_a_locked_journal_never_hides_a_create_the_gateway_made(
 ) -> None:
     """The journal is locked by another process between the create's claim and its answer:
     the result is the job (id, status) with a warning; status and list_videos still answer
-    while it stays locked; once free, the next status read records the job for certain."""
+    while it stays locked; once free, a repeat of the create is refused naming that job,
+    and the next status read records the job for certain."""
     first = await call(client, "create_video", SUNRISE)
     assert not first.is_error and data(first).get("warning") is None
     held = locker()
@@ -168,6 +169,9 @@ async def test_a_locked_journal_never_hides_a_create_the_gateway_made(
     assert_errors_have_a_kind(first, created, status, listing, refused)
 
     await held.send("unlock", "unlocked")
+    duplicate = await call(client, "create_video", {**SUNRISE, "duration": 4})
+    assert duplicate.is_error and data(duplicate)["failure_kind"] == "duplicate"
+    assert data(duplicate)["video_id"] == video_id and len(emulator.jobs) == 2
     again = await call(client, "get_video_status", {"video_id": video_id})
     assert not again.is_error and data(again).get("warning") is None
     rows = {r.video_id: r for r in journal_rows(state_dir)}
