@@ -111,6 +111,14 @@ def ensure_system_tools() -> None:
             )
         else:
             print("note: npm is missing; the MCP Inspector tests will skip")
+    ensure_ts_clients()
+
+
+def ensure_ts_clients() -> None:
+    """The pinned TypeScript MCP SDKs of tests/tsclient, `npm ci` once into .cache/tsclient."""
+    if shutil.which("npm"):
+        script = ROOT / "tests" / "tsclient" / "tsclient_install.py"
+        run(PY, script, check=False, env={**os.environ, "PHASEO_MCP_CACHE": str(CACHE)})
 
 
 def demo() -> int:
