@@ -90,6 +90,8 @@ async def _walk_through(client: Client, on_progress: ProgressFnT) -> Path:
             raise DemoStepFailed(f"wait_for_video failed: {_message(waited)}")
         job = waited.structured_content or {}
         if job.get("terminal"):
+            if job.get("status") == "completed":  # the result, not a notification, says so
+                await on_progress(100.0, 100.0, "completed")
             break
     print()
     if job.get("status") != "completed":

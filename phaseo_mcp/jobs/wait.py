@@ -4,7 +4,8 @@ Polls never come faster than ``max(poll_after_seconds, floor)`` — not within o
 not across consecutive waits on the same job (``PollPacer``). Between polls a heartbeat
 goes out at least every ``heartbeat`` seconds. Reported values rise strictly: the real
 progress when the gateway gives one, otherwise a heartbeat that creeps towards (and never
-reaches) ``real + 1``, so it can never pass the next real value.
+reaches) ``real + 1``, so it can never pass the next real value. The poll that ends a wait
+reports nothing: its result is the last word, and no notification sits right before it.
 """
 
 from __future__ import annotations
@@ -112,9 +113,12 @@ async def wait_for_job(
         # Pace from the poll's start, so slow answers under load do not push polls later.
         next_poll = started + interval
         pacer.polled(video_id, started, interval)
-        await reporter.real_value(job)
         if job.terminal or job.status == "unknown":
+            # No notification for the poll that ends the wait: the result follows at once, and
+            # TypeScript clients that read both in one chunk handle the result first and drop
+            # the notification as an unknown token (typescript-sdk#2580).
             return job, False
+        await reporter.real_value(job)
         if next_poll >= deadline:
             left = deadline - clock.now()
             if left > 0:

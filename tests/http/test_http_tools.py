@@ -40,7 +40,7 @@ async def test_create_wait_download_with_progress_over_http(
                 assert done["next_call"]["tool"] == "download_video"
                 assert progress.values, "no progress notification arrived over HTTP"
                 assert progress.values == sorted(progress.values)
-                assert progress.values[-1] == 100.0
+                assert progress.values[-1] < 100.0  # the ending poll sends none: the result does
                 assert all(total == 100.0 for _, total, _ in progress.events)
                 saved = await client.call_tool("download_video", {"video_id": job["video_id"]})
     assert not saved.is_error, text(saved)
@@ -99,6 +99,8 @@ async def test_many_clients_at_once(
     """Six clients (both eras) create and wait concurrently on one server; all finish."""
     results: dict[int, dict[str, object]] = {}
     progress: dict[int, Progress] = {}
+    for _ in range(6):  # long enough that every wait polls before the end and reports progress
+        emulator.plan_next_job(JobPlan(seconds=200))
     async with serve_phaseo(settings, stateless=stateless) as served:
 
         async def one(n: int) -> None:

@@ -6,8 +6,9 @@ import random
 
 import pytest
 
+from phaseo_mcp.clock import Clock
 from phaseo_mcp.gateway.models import Job
-from phaseo_mcp.jobs.wait import ProgressReporter
+from phaseo_mcp.jobs.wait import PollPacer, ProgressReporter, wait_for_job
 
 pytestmark = pytest.mark.anyio
 
@@ -52,3 +53,37 @@ async def test_no_callback_means_nothing_happens() -> None:
     await reporter.real_value(_job("processing", 50))
     await reporter.heartbeat("x")
     assert reporter.last is None
+
+
+async def test_the_poll_that_ends_a_wait_sends_no_progress() -> None:
+    """Nothing is reported between the terminal poll and the result: a notification written
+    right before the result can be handled after it (TypeScript clients then drop it)."""
+    events: list[str] = []
+    answers = iter([_job("processing", 40), _job("processing", 80), _job("completed", 100)])
+
+    async def fetch(deadline: float) -> Job:
+        job = next(answers)
+        events.append(f"poll {job.status}")
+        return job
+
+    async def record(value: float, message: str) -> None:
+        events.append(f"progress {value:g}")
+
+    job, exhausted = await wait_for_job(
+        "G-1",
+        fetch,
+        budget_seconds=600,
+        clock=Clock(scale=1e4),
+        poll_floor=1,
+        heartbeat=10,
+        pacer=PollPacer(),
+        on_progress=record,
+    )
+    assert (job.status, exhausted) == ("completed", False)
+    assert events == [
+        "poll processing",
+        "progress 40",
+        "poll processing",
+        "progress 80",
+        "poll completed",
+    ]
