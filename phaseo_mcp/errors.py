@@ -9,7 +9,8 @@
     └── IntegrityError     a download did not match its announced size or sha256
 
 Errors are raised where they are found and become tool results in one place
-(``server/results.py``). httpx exceptions never leave ``gateway/client.py``.
+(``server/results.py``). httpx exceptions never leave ``gateway/client.py``; an ``OSError``
+becomes a ``PhaseoError`` through ``os_errors.py``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ FailureKind = Literal[
     "over_budget",
     "integrity",
     "config",
+    # the local filesystem (phaseo_mcp/os_errors.py maps errno values to these)
+    "file_exists",
+    "disk_full",
+    "name_too_long",
+    "not_writable",
+    "too_many_open_files",
+    "filesystem_error",
     "other",
 ]
 

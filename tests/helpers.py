@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import psutil
 from mcp import Client, StdioServerParameters
 from mcp.types import CallToolResult
 
 from phaseo_mcp.config import RetryPolicy, Settings
+from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 
 TEST_KEY = "phaseo_v1_sk_test01_s3cretvalue0123456789"
 OTHER_KEY = "phaseo_v1_sk_test02_othersecret9876543210"
@@ -113,6 +115,27 @@ async def wait_terminal(client: Client, video_id: str) -> dict[str, Any]:
             if job["terminal"]:
                 return job
     raise AssertionError("the job never reached a terminal state")
+
+
+def server_process() -> psutil.Process:
+    """The one phaseo_mcp server started below this test process (stdio subprocess)."""
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "phaseo_mcp" in " ".join(child.cmdline()):
+                return child
+        except psutil.NoSuchProcess:
+            continue
+    raise AssertionError("server process not found")
+
+
+async def completed_video(client: Client, emulator: EmulatorHandle, **plan: Any) -> str:
+    """A new job (planned with ``plan``), waited for until it completed; its video_id."""
+    emulator.plan_next_job(JobPlan(**plan))
+    created = await call(client, "create_video", {**SUNRISE, "allow_duplicate": True})
+    assert not created.is_error, text(created)
+    video_id = str(data(created)["video_id"])
+    assert (await wait_terminal(client, video_id))["status"] == "completed"
+    return video_id
 
 
 def stop_process(proc: subprocess.Popen[Any], timeout: float = 10) -> None:

@@ -21,7 +21,9 @@ Kinds and their params:
   ``body`` (str) replaces the body wholesale with ``content_type`` (default text/html), e.g.
   a proxy's HTML error page.
 - ``slow``: wait ``delay`` real seconds, then answer normally; with ``hold_answer: true`` the
-  route runs first (on ``create`` the job IS made) and its answer is held for ``delay``.
+  route runs first (on ``create`` the job IS made) and its answer is held for ``delay``; with
+  ``until_count: n`` it waits only until the fault's route has counted ``n`` requests (at most
+  ``delay``): a gate that makes concurrent requests overlap for sure.
 - ``drop``: close the connection before any response byte (client: ``RemoteProtocolError``).
 - ``drop_mid_body``: run the route, send status, headers and ``after_bytes`` body bytes
   (default half the Content-Length), then close the socket.
@@ -112,6 +114,8 @@ class Faults:
             raise ValueError("an http fault's details must be a list of objects")
         if kind == "slow" and not isinstance(params.get("delay"), int | float):
             raise ValueError("a slow fault needs a delay in seconds")
+        if kind == "slow" and "until_count" in params and route == "*":
+            raise ValueError("a slow fault's until_count needs a named route to count")
         fault = Fault(route, kind, count, params)
         self._queue.append(fault)
         return fault

@@ -97,6 +97,7 @@ class FaultMiddleware:
     ) -> None:  # fmt: skip
         self.app, self.admin, self.state = app, admin, state
         self.faults, self.connections = faults, connections
+        self._arrival = anyio.Event()  # set, and replaced, at each counted request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -135,6 +136,8 @@ class FaultMiddleware:
 
     def _record(self, route: str, scope: Scope, query: str, body: bytes) -> None:
         self.state.counters[route] += 1
+        self._arrival.set()
+        self._arrival = anyio.Event()
         parsed: Any = None
         if body:
             try:
@@ -161,6 +164,12 @@ class FaultMiddleware:
             for message in held:
                 await send(message)
             return None
+        if fault.kind == "slow" and p.get("until_count") is not None:
+            # a gate: hold until this many requests of the route arrived (``delay`` at most)
+            with anyio.move_on_after(float(p["delay"])):
+                while self.state.counters[fault.route] < int(p["until_count"]):
+                    await self._arrival.wait()
+            return await self.app(scope, receive, send)
         if fault.kind == "slow":
             await anyio.sleep(float(p["delay"]))
             return await self.app(scope, receive, send)

@@ -3,7 +3,9 @@
 Memory stays constant (chunks go straight to the file and the hash). A broken transfer
 restarts from the start (the gateway has no Range support) within the retry policy; an
 integrity failure gets exactly one fresh download. No partial file ever sits at the final
-path: the temp file is removed on every failure, including cancellation.
+path: the temp file is removed on every failure, including cancellation and an OS error
+(which propagates as ``OSError`` for the caller to word). Without ``overwrite`` the final
+rename refuses to replace (``place.py``): a name taken meanwhile is ``NameTaken``.
 """
 
 from __future__ import annotations
@@ -11,16 +13,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
 
 from phaseo_mcp.config import DOWNLOAD_CHUNK_BYTES
-from phaseo_mcp.errors import InputError, IntegrityError, TransportError
+from phaseo_mcp.errors import InputError, IntegrityError, PhaseoError, TransportError
 from phaseo_mcp.gateway.client import GatewayClient
 from phaseo_mcp.gateway.retry import retry_delay
+from phaseo_mcp.jobs.leftovers import TempFile, open_temp, remove_job_leftovers
+from phaseo_mcp.jobs.place import place
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,23 @@ class Saved:
     transferred: bool
 
 
+class NameTaken(PhaseoError):
+    """The target name holds a different file: it was there before, or appeared meanwhile."""
+
+    failure_kind = "file_exists"
+
+    def __init__(self, message: str, *, size: int | None) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+def _size_of(path: Path) -> int | None:
+    try:
+        return path.lstat().st_size
+    except OSError:
+        return None
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -55,32 +75,27 @@ async def existing_matches(path: Path, expected_sha256: str | None) -> bool:
     return await anyio.to_thread.run_sync(file_sha256, path) == expected_sha256.lower()
 
 
-def _remove(path: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
-
-
 async def _fetch_once(
     gateway: GatewayClient,
     video_id: str,
     index: int,
     signed_url: str | None,
-    temp: Path,
+    target: Path,
+    made: list[TempFile],
     expected: Expected,
 ) -> tuple[int, str, str | None]:
     digest = hashlib.sha256()
     size = 0
     async with gateway.open_content(video_id, index=index, signed_url=signed_url) as stream:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        with os.fdopen(fd, "wb") as fh:
-            async for chunk in stream.chunks():  # as received: re-chunking only adds copies
-                fh.write(chunk)
-                digest.update(chunk)
-                size += len(chunk)
-            fh.flush()
-            await anyio.to_thread.run_sync(os.fsync, fh.fileno())
+        temp = open_temp(target, video_id)
+        made.append(temp)
+        fh = temp.file
+        async for chunk in stream.chunks():  # as received: re-chunking only adds copies
+            fh.write(chunk)
+            digest.update(chunk)
+            size += len(chunk)
+        fh.flush()
+        await anyio.to_thread.run_sync(os.fsync, fh.fileno())
         mime = stream.mime_type
         announced = stream.content_length
     sha = digest.hexdigest()
@@ -110,32 +125,42 @@ async def save_output(
 ) -> Saved:
     """Download one output to ``target`` (already confined by ``paths.py``)."""
     if target.exists() and not overwrite:
-        raise InputError(
-            f"A different file already exists at {target.name} in the output directory. "
-            "Pass overwrite=true to replace it, or choose another filename.",
-            failure_kind="invalid_input",
+        raise NameTaken(
+            f"A different file ({_size_of(target)} bytes) already exists at {target.name} in "
+            "the output directory. Pass overwrite=true to replace it, or choose another "
+            "filename.",
+            size=_size_of(target),
         )
+    await anyio.to_thread.run_sync(remove_job_leftovers, target.parent, video_id)
     policy = gateway.policy
     transport_attempts = 0
     integrity_retried = False
     while True:
-        temp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
+        made: list[TempFile] = []  # the temp file, once this attempt has created it
         try:
             size, sha, mime = await _fetch_once(
-                gateway, video_id, index, signed_url, temp, expected
+                gateway, video_id, index, signed_url, target, made, expected
             )
             if target.is_symlink():
                 raise InputError(f"{target.name} became a symbolic link; refusing to write.")
-            os.replace(temp, target)
+            temp = made[0]
+            if os.name == "nt":  # Windows renames no open file; nor has it flock to release
+                temp.close()
+            try:
+                place(temp.path, target, overwrite=overwrite)
+            except FileExistsError:
+                temp.discard()
+                return await _lost_race(target, size, sha, mime)
+            temp.close()  # only now: the lock kept leftover sweeps away until the name was set
             return Saved(target, size, sha, mime, transferred=True)
         except IntegrityError:
-            _remove(temp)
+            _remove_all(made)
             if integrity_retried:
                 raise
             integrity_retried = True
             log.warning("integrity check failed for %s[%d]; downloading once more", video_id, index)
         except TransportError as exc:
-            _remove(temp)
+            _remove_all(made)
             if transport_attempts >= policy.max_retries:
                 raise TransportError(
                     f"The download of {video_id} failed {transport_attempts + 1} times "
@@ -145,6 +170,24 @@ async def save_output(
             transport_attempts += 1
             log.info("download of %s[%d] broke; restarting in %.2fs", video_id, index, delay)
             await gateway.clock.sleep(delay)
-        except BaseException:  # cancellation included: never leave the temp file behind
-            _remove(temp)
+        except BaseException:  # cancellation and OS errors too: never leave the temp file
+            _remove_all(made)
             raise
+
+
+def _remove_all(made: list[TempFile]) -> None:
+    for temp in made:
+        temp.discard()
+
+
+async def _lost_race(target: Path, size: int, sha: str, mime: str | None) -> Saved:
+    """Another download took the name first: identical bytes count as saved, else refuse."""
+    if await existing_matches(target, sha):
+        return Saved(target, size, sha, mime, transferred=False)
+    taken = _size_of(target)
+    raise NameTaken(
+        f"A file named {target.name} ({taken} bytes, not this video) appeared in the output "
+        "directory meanwhile, while this download was running; it was left untouched. "
+        "Choose another filename, or pass overwrite=true to replace it.",
+        size=taken,
+    )

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import anyio
@@ -63,6 +64,7 @@ class AppState:
     recorded: BoundedMap[tuple[str, str], tuple[object, ...]] = field(default_factory=BoundedMap)
     # creates the gateway answered but the journal could not record: (key fp, id) -> row id
     unrecorded_creates: BoundedMap[tuple[str, str], int] = field(default_factory=BoundedMap)
+    swept_output_dirs: set[Path] = field(default_factory=set)  # stale temp files removed
 
     @property
     def http(self) -> httpx.AsyncClient:

@@ -11,13 +11,15 @@ import anyio
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ContentBlock, ResourceLink
 
-from phaseo_mcp.errors import InputError
+from phaseo_mcp.errors import ConfigError, InputError
 from phaseo_mcp.gateway.client import GatewayClient
 from phaseo_mcp.gateway.models import Job, OutputInfo, check_video_id, to_iso, to_unix
 from phaseo_mcp.jobs import paths
-from phaseo_mcp.jobs.download import Expected, existing_matches, save_output
+from phaseo_mcp.jobs.download import Expected, NameTaken, existing_matches, save_output
 from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.journal_faults import journal_warning
+from phaseo_mcp.jobs.leftovers import sweep_stale
+from phaseo_mcp.os_errors import os_failure
 from phaseo_mcp.server.app import AppState
 from phaseo_mcp.server.operations import gateway_for, journal_status
 from phaseo_mcp.server.results import (
@@ -59,7 +61,17 @@ async def download(
         paths.target_name(video_id, 0, None, filename, many=False)
     state, gateway, key_fp = gateway_for(ctx)
     mode = mode or state.settings.default_download_mode
-    root = paths.prepare_output_dir(state.settings.output_dir) if mode == "file" else None
+    root = None
+    if mode == "file":
+        try:
+            root = paths.prepare_output_dir(state.settings.output_dir)
+        except ConfigError as exc:  # a signed link needs no local disk
+            chosen = {} if index is None else {"index": index}
+            exc.next_call = _download_call({"video_id": video_id, **chosen, "mode": "url"})
+            raise
+    if root is not None and root not in state.swept_output_dirs:
+        state.swept_output_dirs.add(root)
+        await anyio.to_thread.run_sync(sweep_stale, root)
     job = Job.from_api(await gateway.get(video_id))
     warning = await journal_status(state, key_fp, job)
     if job.status != "completed":
@@ -114,8 +126,11 @@ async def download(
                     size=info.bytes,
                 )
             )
+        notes = " ".join(dict.fromkeys(f.note for f in files if f.note))
         text = "Saved " + ", ".join(f"{f.path} ({f.bytes} bytes)" for f in files)
+        text += f". {notes}" if notes else ""
         guide = "Give the user the saved path(s); the video is verified and complete."
+        guide += f" {notes}" if notes else ""
     result = DownloadResult(
         video_id=video_id, mode=mode, files=files, next_step=guide, warning=warning
     )
@@ -136,8 +151,46 @@ async def _save_one(
     overwrite: bool,
 ) -> tuple[SavedFileInfo, str | None]:
     """The saved (or already present) file, and a warning if the journal did not record it."""
-    name = paths.target_name(job.video_id, out.index, out.mime_type, filename, many)
-    target = paths.confined_path(root, name)
+    named = paths.target_name(job.video_id, out.index, out.mime_type, filename, many)
+    target = paths.confined_path(root, named.name)
+    this_output = {"video_id": job.video_id, "index": out.index}
+    try:
+        info, warning = await _save_to(state, gateway, key_fp, job, out, target, overwrite)
+    except NameTaken as exc:
+        alternative = paths.free_alternative(root, named.name)
+        if alternative is not None:
+            exc.next_call = _download_call({**this_output, "filename": alternative})
+        raise
+    except OSError as exc:
+        elsewhere = _download_call({**this_output, "mode": "url"})
+        raise os_failure(
+            exc,
+            doing=f"Saving {named.name}",
+            next_calls={
+                "disk_full": elsewhere,
+                "not_writable": elsewhere,
+                "name_too_long": _download_call(this_output),
+                "too_many_open_files": _download_call(
+                    {**this_output, "filename": named.name} if filename else this_output
+                ),
+            },
+        ) from None
+    return info.model_copy(update={"note": named.note}), warning
+
+
+def _download_call(arguments: dict[str, object]) -> dict[str, object]:
+    return {"tool": "download_video", "arguments": arguments}
+
+
+async def _save_to(
+    state: AppState,
+    gateway: GatewayClient,
+    key_fp: str,
+    job: Job,
+    out: OutputInfo,
+    target: Path,
+    overwrite: bool,
+) -> tuple[SavedFileInfo, str | None]:
     journal = await state.journal()
     known_sha = out.sha256
     if known_sha is None and journal is not None and target.is_file():
@@ -192,6 +245,6 @@ async def _save_one(
         bytes=saved.size,
         sha256=saved.sha256,
         mime_type=out.mime_type or saved.mime_type or "video/mp4",
-        transferred=True,
+        transferred=saved.transferred,
     )
     return info, warning

@@ -71,6 +71,7 @@ class SavedFileInfo(BaseModel):
     mime_type: str | None = None
     expires_at: str | None = None
     transferred: bool | None = None
+    note: str | None = None  # e.g. the extension was corrected to match the content
 
 
 class DownloadResult(Guidance):

@@ -33,6 +33,7 @@ from phaseo_mcp.gateway.models import (
     VideoStatus,
     Webhook,
 )
+from phaseo_mcp.os_errors import os_failure
 from phaseo_mcp.server.app import state_of
 from phaseo_mcp.server.results import (
     DeleteResult,
@@ -84,6 +85,19 @@ def guarded(
                 return from_exception(exc, video_id=video_id if isinstance(video_id, str) else None)
             except ValidationError as exc:
                 return failure(describe_validation(exc, "arguments"), kind="invalid_input")
+            except OSError as exc:  # one not worded where it happened: the table still says
+                arguments = {k: v for k, v in kwargs.items() if k != "ctx" and v is not None}
+                mapped = os_failure(
+                    exc,
+                    doing=fn.__name__,
+                    next_calls={
+                        "too_many_open_files": {"tool": fn.__name__, "arguments": arguments}
+                    },
+                )
+                video_id = kwargs.get("video_id")
+                return from_exception(
+                    mapped, video_id=video_id if isinstance(video_id, str) else None
+                )
         return stopped()  # reached only when the server stopped the call
 
     wrapper.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]

@@ -242,7 +242,8 @@ async def test_download_into_an_unwritable_output_directory_is_refused(
     assert result.is_error, message
     assert "not writable" in message and str(output_dir) in message
     assert "PHASEO_OUTPUT_DIR" in message
-    assert data(result)["failure_kind"] == "config"
+    assert data(result)["failure_kind"] == "not_writable"
+    assert data(result)["next_call"]["arguments"] == {"video_id": video_id, "mode": "url"}
     assert emulator.counters["content"] == 0 and emulator.counters["status"] == 0
     assert listing == []
     new = files_under(tmp_path) - before

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import psutil
 import pytest
 from mcp import Client, StdioServerParameters
 
@@ -19,7 +18,7 @@ from phaseo_mcp.jobs.journal import open_journal
 from phaseo_mcp.server.app import build_server
 from phaseo_mcp.server.stopping import STOPPED_MESSAGE
 
-from helpers import SUNRISE, TEST_KEY, call, data, make_settings, stdio_params
+from helpers import SUNRISE, TEST_KEY, call, data, make_settings, server_process, stdio_params
 
 pytestmark = pytest.mark.anyio
 BIG = 512 * 1024 * 1024
@@ -27,16 +26,6 @@ BIG = 512 * 1024 * 1024
 
 def _params(emulator: EmulatorHandle, out: Path, state: Path) -> StdioServerParameters:
     return stdio_params(emulator.base_url, out, state)
-
-
-def _server_process() -> psutil.Process:
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if "phaseo_mcp" in " ".join(child.cmdline()):
-                return child
-        except psutil.NoSuchProcess:
-            continue
-    raise AssertionError("server process not found")
 
 
 async def _until(predicate: Any, timeout: float = 20.0) -> None:
@@ -62,7 +51,7 @@ async def _run_until_killed(
             async with anyio.create_task_group() as tg:
                 tg.start_soon(_start_call, client, tool, args, outcome)
                 await _until(ready)
-                proc = _server_process()
+                proc = server_process()
                 started = time.monotonic()
                 os.kill(proc.pid, sig)
                 await anyio.to_thread.run_sync(lambda: proc.wait(timeout=15))
