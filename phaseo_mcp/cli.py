@@ -106,6 +106,24 @@ def _add_serve(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--multi-user", action="store_true", help="per-request X-Phaseo-Api-Key")
     p.add_argument(
+        "--server-files-quota",
+        metavar="SIZE",
+        help="with --server-files: bytes each owner may keep, e.g. 10GiB; 0 = unlimited "
+        "(PHASEO_SERVER_FILES_QUOTA, default 10GiB)",
+    )
+    p.add_argument(
+        "--max-sessions-per-caller",
+        type=int,
+        metavar="N",
+        help="open HTTP sessions per key or token (PHASEO_MCP_MAX_SESSIONS_PER_CALLER, default 20)",
+    )
+    p.add_argument(
+        "--session-idle-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="close HTTP sessions idle this long (PHASEO_MCP_SESSION_IDLE_TIMEOUT, default 600)",
+    )
+    p.add_argument(
         "--insecure-no-auth", action="store_true", help="allow a non-loopback bind with no token"
     )
 

@@ -35,6 +35,11 @@ MAX_UPSTREAM_CONNECTIONS = 100
 # httpcore checks every idle pooled connection on every request (a syscall each): a small
 # idle pool keeps a poll cheap under many concurrent waits (bench/: ~28 % of server CPU).
 MAX_IDLE_UPSTREAM_CONNECTIONS = 8
+# HTTP: bytes each owner may keep in its output folder with --server-files (0 = unlimited),
+# open sessions per caller, and how long a session may sit idle (the SDK's default is 30 min).
+DEFAULT_SERVER_FILES_QUOTA_BYTES = 10 * 1024**3
+DEFAULT_MAX_SESSIONS_PER_CALLER = 20
+DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS = 600.0
 APP_NAME = "phaseo-mcp"
 
 DownloadMode = Literal["file", "url"]
@@ -63,6 +68,64 @@ def default_state_dir() -> Path:
     return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
 
 
+_UNITS = {"": 1, "b": 1, "k": 1024, "kib": 1024, "m": 1024**2, "mib": 1024**2,
+          "g": 1024**3, "gib": 1024**3, "t": 1024**4, "tib": 1024**4}  # fmt: skip
+
+
+def parse_bytes(raw: str) -> int:
+    """``10GiB``, ``500M``, ``1048576`` → bytes; ValueError naming the accepted forms."""
+    text = raw.strip().lower().replace(" ", "")
+    number = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = text[len(number) :]
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if unit not in _UNITS or not value >= 0 or value == float("inf"):
+        raise ValueError(f"{raw!r} is not a size: write bytes, or a number with K, M, G or T(iB)")
+    return int(value * _UNITS[unit])
+
+
+QUOTA_ENV = "PHASEO_SERVER_FILES_QUOTA"
+SESSIONS_ENV = "PHASEO_MCP_MAX_SESSIONS_PER_CALLER"
+IDLE_ENV = "PHASEO_MCP_SESSION_IDLE_TIMEOUT"
+
+
+class HttpLimits(BaseModel):
+    """What one caller may hold on an HTTP server: bytes of server files (0 = unlimited),
+    open sessions, and how long a session may sit idle."""
+
+    model_config = ConfigDict(frozen=True)
+
+    server_files_quota: int = Field(DEFAULT_SERVER_FILES_QUOTA_BYTES, ge=0)
+    max_sessions_per_caller: int = Field(DEFAULT_MAX_SESSIONS_PER_CALLER, ge=1)
+    session_idle_timeout: float = Field(
+        DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS, gt=0, allow_inf_nan=False
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **flags: object) -> HttpLimits:
+        """From ``PHASEO_SERVER_FILES_QUOTA`` (``10GiB``, bytes…) and the session variables;
+        flags win. ValueError naming the variable when one is not valid."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field, name, parse in (
+            ("server_files_quota", QUOTA_ENV, parse_bytes),
+            ("max_sessions_per_caller", SESSIONS_ENV, int),
+            ("session_idle_timeout", IDLE_ENV, float),
+        ):
+            raw = flags.get(field)
+            raw = raw if raw is not None else (env.get(name, "").strip() or None)
+            if raw is None:
+                continue
+            try:
+                values[field] = parse(raw) if isinstance(raw, str) else raw
+                cls.model_validate({field: values[field]})
+            except ValueError as exc:
+                raise ValueError(f"{name} (or its flag) is not valid: {raw!r}") from exc
+        return cls.model_validate(values)
+
+
 class Settings(BaseModel):
     """Everything the server is configured with. Build it with :meth:`from_env`."""
 
@@ -87,6 +150,11 @@ class Settings(BaseModel):
     read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS
     default_download_mode: DownloadMode = "file"
     multi_user: bool = False
+    # Over HTTP: whether mode="file" is allowed at all (--server-files), the per-owner quota
+    # in bytes (0 = unlimited), and whether results may show this host's absolute paths.
+    server_files: bool = True
+    server_files_quota_bytes: int = Field(0, ge=0)
+    show_server_paths: bool = True
 
     @field_validator("max_cost_usd")
     @classmethod

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import ValidationError
 
-from phaseo_mcp.config import DEFAULT_BASE_URL, Settings
+from phaseo_mcp.config import DEFAULT_BASE_URL, HttpLimits, Settings
 
 Status = Literal["OK", "WARN", "FAIL"]
 
@@ -460,6 +460,22 @@ def check_directory(label: str, variable: str, path: Path) -> Check:
     return Check(name, "OK", f"{path} (writable)")
 
 
+def check_http_limits(environ: Mapping[str, str]) -> Check:
+    """The per-caller limits an HTTP server would apply (``serve --transport http``)."""
+    try:
+        limits = HttpLimits.from_env(environ)
+    except ValueError as exc:
+        return Check("http limits", "FAIL", str(exc), "use e.g. 10GiB, 20 and 600, or unset it")
+    quota = limits.server_files_quota
+    shown = f"{quota / 1024**3:g} GiB" if quota else "unlimited"
+    return Check(
+        "http limits",
+        "OK",
+        f"--server-files quota {shown} per owner; {limits.max_sessions_per_caller} sessions "
+        f"per caller; idle sessions close after {limits.session_idle_timeout:g} s",
+    )
+
+
 def collect_checks(settings: Settings, environ: Mapping[str, str] | None = None) -> list[Check]:
     """Every check, in table order."""
     env = os.environ if environ is None else environ
@@ -476,6 +492,7 @@ def collect_checks(settings: Settings, environ: Mapping[str, str] | None = None)
         if settings.state_dir.is_absolute() and not find_template(str(settings.state_dir)):
             checks.append(check_journal(settings))
     checks.append(check_cost_ceiling(settings))
+    checks.append(check_http_limits(env))
     return checks
 
 

@@ -32,6 +32,7 @@ FailureKind = Literal[
     "outcome_unknown",
     "duplicate",
     "over_budget",
+    "over_quota",
     "integrity",
     "config",
     # the local filesystem (phaseo_mcp/os_errors.py maps errno values to these)

@@ -9,6 +9,7 @@ import logging
 import re
 import sys
 import threading
+from contextvars import ContextVar
 
 REDACTED = "[redacted]"
 # Key shapes of the gateway and bearer headers are redacted even when not registered.
@@ -17,9 +18,12 @@ _PATTERNS = [
     re.compile(r"(?i)(authorization:\s*bearer\s+)\S+"),
     re.compile(r"whsec_[A-Za-z0-9_\-]+"),
 ]
-MAX_REGISTERED = 256  # per-request keys (multi-user mode) must not pile up forever
+MAX_REGISTERED = 256  # operator secrets only (callers' own are per call): a bound all the same
 _secrets: dict[str, bool] = {}  # secret -> pinned (the operator's own key is never evicted)
 _lock = threading.Lock()
+# Values one caller supplied (its X-Phaseo-Api-Key, its webhook secret): redacted in what that
+# call says and logs only. A context variable, so no caller can change another's messages.
+_caller_secrets: ContextVar[tuple[str, ...]] = ContextVar("phaseo_caller_secrets", default=())
 
 
 def register_secret(value: str | None, *, pin: bool = False) -> None:
@@ -38,9 +42,21 @@ def register_secret(value: str | None, *, pin: bool = False) -> None:
             del _secrets[oldest]
 
 
+def register_caller_secret(value: str | None) -> None:
+    """Redact ``value`` in the current call only (this task and what it starts).
+
+    For what a caller sent: registering it process-wide would let any caller make the server
+    rewrite other callers' messages by sending a 'secret' equal to a word in them."""
+    if not value or len(value) < 4:
+        return
+    current = _caller_secrets.get()
+    if value not in current:
+        _caller_secrets.set((*current, value))
+
+
 def redact(text: str) -> str:
     with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
+        secrets = sorted({*_secrets, *_caller_secrets.get()}, key=len, reverse=True)
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
@@ -49,6 +65,27 @@ def redact(text: str) -> str:
             lambda m: (m.group(1) if m.groups() else "") + REDACTED,
             text,
         )
+    return text
+
+
+_hidden_paths: dict[str, str] = {}  # absolute path -> what results say instead
+
+
+def hide_path_in_results(path: str, name: str) -> None:
+    """Results (not logs) name ``path`` as ``name``: an HTTP client has no business with
+    this host's directories unless the operator serves files (--server-files)."""
+    if len(path) > 1:
+        with _lock:
+            _hidden_paths[path] = name
+
+
+def for_result(text: str) -> str:
+    """``text`` as a result may show it: redacted, and with hidden paths replaced."""
+    text = redact(text)
+    with _lock:
+        hidden = sorted(_hidden_paths.items(), key=lambda item: len(item[0]), reverse=True)
+    for path, name in hidden:
+        text = text.replace(path, name)
     return text
 
 

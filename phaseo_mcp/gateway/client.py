@@ -76,8 +76,10 @@ class GatewayClient:
         api_key: str | None,
         policy: RetryPolicy,
         clock: Clock,
+        key_help: str = KEY_HELP,
     ) -> None:
         self._http = http
+        self._key_help = key_help
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self.policy = policy
@@ -140,7 +142,13 @@ class GatewayClient:
                     await response.aclose()
                 status = response.status_code
                 retryable = status in RETRYABLE_STATUSES and (idempotent or status == 429)
-                failure = gateway_error(status, _body(response), video_id=video_id, retries=attempt)
+                failure = gateway_error(
+                    status,
+                    _body(response),
+                    video_id=video_id,
+                    retries=attempt,
+                    key_help=self._key_help,
+                )
                 if not retryable:
                     raise failure
                 retry_after = parse_retry_after(response.headers.get("retry-after"))

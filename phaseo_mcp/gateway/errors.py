@@ -12,6 +12,11 @@ KEY_HELP = (
     "Set PHASEO_API_KEY (or --api-key-file) to a valid key of the form phaseo_v1_sk_… "
     "from the Phaseo dashboard, then restart the MCP server."
 )
+# A --multi-user server uses each caller's own key: the fix is the caller's header.
+HEADER_KEY_HELP = (
+    "Send a valid key of the form phaseo_v1_sk_… from the Phaseo dashboard in the "
+    "X-Phaseo-Api-Key header of your requests to this MCP server."
+)
 
 
 def _text(value: Any) -> str | None:
@@ -58,9 +63,15 @@ def _field_details(details: Any) -> str:
 
 
 def gateway_error(
-    status: int, body: Any, *, video_id: str | None = None, retries: int = 0
+    status: int,
+    body: Any,
+    *,
+    video_id: str | None = None,
+    retries: int = 0,
+    key_help: str = KEY_HELP,
 ) -> GatewayError:
-    """Map one error answer to a message, a failure kind and, where useful, the next call."""
+    """Map one error answer to a message, a failure kind and, where useful, the next call.
+    ``key_help``: how the caller fixes its key (an env var, or a header in multi-user mode)."""
     data: dict[str, Any] = body if isinstance(body, dict) else {}
     error = _text(data.get("error"))
     reason = _text(data.get("reason"))
@@ -86,7 +97,7 @@ def gateway_error(
         )
     elif status == 401:
         kind = "auth"
-        message = f"The gateway rejected the API key (401 {code}). {KEY_HELP}"
+        message = f"The gateway rejected the API key (401 {code}). {key_help}"
     elif status == 402:
         kind = "insufficient_funds"
         message = (
@@ -102,7 +113,7 @@ def gateway_error(
     elif status == 403:
         kind = "auth"
         message = (
-            f"The API key is not allowed to do this (403 {code}){_clause(description)} {KEY_HELP}"
+            f"The API key is not allowed to do this (403 {code}){_clause(description)} {key_help}"
         )
     elif status == 404 and video_id is None:
         kind = "not_found"

@@ -54,6 +54,7 @@ async def create_job(
     req: CreateVideoRequest,
     *,
     key_fp: str,
+    owner: str | None = None,
     window_seconds: float,
     allow_duplicate: bool,
 ) -> CreateOutcome:
@@ -70,6 +71,7 @@ async def create_job(
                 request=without_secrets(body),
                 window_seconds=window_seconds,
                 allow_duplicate=allow_duplicate,
+                owner=owner,
             )
         )
     except JournalError as exc:

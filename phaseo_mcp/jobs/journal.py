@@ -57,6 +57,8 @@ class JobRecord(BaseModel):
     deleted: bool
     created_at: float
     updated_at: float
+    # None on rows from before owners (journal_migrations.py): they belong to the key's holder.
+    owner: str | None = None
 
 
 class DownloadRecord(BaseModel):
@@ -84,7 +86,11 @@ class Claimed(BaseModel):
 
 class Journal(ABC):
     """The journal API: synchronous and thread-safe (the server calls it via
-    ``anyio.to_thread``). Times are unix seconds; ``now`` parameters are for tests."""
+    ``anyio.to_thread``). Times are unix seconds; ``now`` parameters are for tests.
+
+    ``owner`` (``jobs/owner.py``) scopes rows within a key: rows are written with it, and
+    reads see the owner's rows plus the key's rows from before owners existed (owner NULL).
+    Without ``owner``, reads see every row of the key (the journal CLI, tests)."""
 
     @abstractmethod
     def claim(
@@ -97,6 +103,7 @@ class Journal(ABC):
         window_seconds: float,
         allow_duplicate: bool = False,
         now: float | None = None,
+        owner: str | None = None,
     ) -> Claimed | Duplicate:
         """Commit an intent row before the create request is sent. If this key claimed the
         same fingerprint less than ``window_seconds`` ago and that job was not released
@@ -120,7 +127,13 @@ class Journal(ABC):
 
     @abstractmethod
     def attach_video_id(
-        self, key_fingerprint: str, row_id: int, video_id: str, *, probable: bool = False
+        self,
+        key_fingerprint: str,
+        row_id: int,
+        video_id: str,
+        *,
+        probable: bool = False,
+        owner: str | None = None,
     ) -> JobRecord:
         """Resolve an outcome-unknown (or intent) row once its job's id is known; a row a
         listing made for that id meanwhile is merged into it. ``probable``: the id was
@@ -136,6 +149,7 @@ class Journal(ABC):
         cost_usd: float | None = None,
         error: str | None = None,
         now: float | None = None,
+        owner: str | None = None,
     ) -> JobRecord | None:
         """Record a job's status (history gets a line only on change); failed, cancelled and
         expired release the guard. An unknown id (a job made elsewhere) gets a 'created' row
@@ -152,17 +166,26 @@ class Journal(ABC):
         size: int,
         sha256: str,
         now: float | None = None,
+        owner: str | None = None,
     ) -> None:
         """Record a finished download (path, bytes, sha256)."""
 
     @abstractmethod
     def find_download(
-        self, key_fingerprint: str, video_id: str, *, index: int, path: str
+        self,
+        key_fingerprint: str,
+        video_id: str,
+        *,
+        index: int,
+        path: str,
+        owner: str | None = None,
     ) -> DownloadRecord | None:
         """The latest download of that variant of the video to that path."""
 
     @abstractmethod
-    def get(self, key_fingerprint: str, video_id: str) -> JobRecord | None:
+    def get(
+        self, key_fingerprint: str, video_id: str, *, owner: str | None = None
+    ) -> JobRecord | None:
         """The row of a job id (tombstones included)."""
 
     @abstractmethod
@@ -173,12 +196,15 @@ class Journal(ABC):
         statuses: Sequence[str] | None = None,
         limit: int = 20,
         include_deleted: bool = False,
+        owner: str | None = None,
     ) -> list[JobRecord]:
         """Newest first. Rows without a status yet (intent, outcome unknown) are included and
         match the status 'unknown' in a filter."""
 
     @abstractmethod
-    def mark_deleted(self, key_fingerprint: str, video_id: str) -> JobRecord | None:
+    def mark_deleted(
+        self, key_fingerprint: str, video_id: str, *, owner: str | None = None
+    ) -> JobRecord | None:
         """Tombstone: the row stays with ``deleted=True``; its guard is released."""
 
     @abstractmethod

@@ -1,4 +1,4 @@
-"""The journal's one schema, for both stores, and the transaction interface stores supply.
+"""The journal's first schema (migration 1), shared SQL, and the transaction interface.
 
 Only the auto-numbered primary key is spelt differently per store. Booleans are INTEGER 0/1
 and the request is JSON text in both, so a row reads back the same from either store.
@@ -10,9 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from phaseo_mcp.jobs.journal import JobRecord, JournalError
-
-SCHEMA_VERSION = 1
+from phaseo_mcp.jobs.journal import JobRecord
 
 
 class Transaction(Protocol):
@@ -23,7 +21,8 @@ class Transaction(Protocol):
     def run(self, sql: str, params: Sequence[Any] = ()) -> int: ...
 
 
-# One schema for both stores; only the auto-numbered primary key is spelt differently.
+# The schema of the releases before migrations, frozen as migration 1
+# (journal_migrations.py); only the auto-numbered primary key is spelt differently per store.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS jobs (
@@ -57,34 +56,14 @@ CREATE INDEX IF NOT EXISTS downloads_video ON downloads (key_fingerprint, video_
 
 COLUMNS = (
     "row_id, key_fingerprint, fingerprint, base_url, state, video_id, status, model, prompt, "
-    "request, cost_usd, error, deleted, created_at, updated_at"
+    "request, cost_usd, error, deleted, created_at, updated_at, owner"
 )
 SELECT_JOBS = f"SELECT {COLUMNS} FROM jobs"
 INSERT_JOB = (
     "INSERT INTO jobs (key_fingerprint, fingerprint, base_url, state, video_id, status, model, "
-    "prompt, request, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "prompt, request, created_at, updated_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 RELEASE_GUARD = "UPDATE duplicate_guards SET released = 1 WHERE row_id = ?"
-
-
-def schema_statements(pk: str) -> list[str]:
-    return [s.strip() for s in SCHEMA.format(pk=pk).split(";") if s.strip()]
-
-
-def check_schema(tx: Transaction) -> None:
-    """Record the schema version; refuse a journal written by a newer phaseo-mcp."""
-    tx.run(
-        "INSERT INTO journal_meta (name, value) VALUES ('schema_version', ?) "
-        "ON CONFLICT (name) DO NOTHING",
-        (str(SCHEMA_VERSION),),
-    )
-    row = tx.one("SELECT value FROM journal_meta WHERE name = 'schema_version'")
-    if row is not None and int(row[0]) > SCHEMA_VERSION:
-        raise JournalError(
-            f"the job journal has schema version {row[0]}, newer than this phaseo-mcp "
-            f"understands ({SCHEMA_VERSION}); upgrade phaseo-mcp or point it at another journal",
-            failure_kind="config",
-        )
 
 
 def job_record(row: tuple[Any, ...]) -> JobRecord:

@@ -35,7 +35,13 @@ from phaseo_mcp.jobs.journal_schema import (
     job_record,
 )
 
-_BY_VIDEO = "key_fingerprint = ? AND video_id = ?"
+
+def _scope(key_fingerprint: str, owner: str | None) -> tuple[str, list[Any]]:
+    """WHERE clause for the rows of a key an owner sees: its own, and those from before
+    owners existed (NULL; see journal_migrations.py). No owner: every row of the key."""
+    if owner is None:
+        return "key_fingerprint = ?", [key_fingerprint]
+    return "key_fingerprint = ? AND (owner = ? OR owner IS NULL)", [key_fingerprint, owner]
 
 
 class _DuplicateFound(Exception):
@@ -69,6 +75,7 @@ class SqlJournal(Journal):
         window_seconds: float,
         allow_duplicate: bool = False,
         now: float | None = None,
+        owner: str | None = None,
     ) -> Claimed | Duplicate:
         """Commit an intent row before the create request is sent, unless it is a duplicate."""
         now = time.time() if now is None else now
@@ -79,7 +86,7 @@ class SqlJournal(Journal):
                 new = tx.one(
                     f"{INSERT_JOB} RETURNING {COLUMNS}",
                     (*guard, base_url, "intent", None, None, _text(clean, "model"),
-                     _text(clean, "prompt"), json.dumps(clean, sort_keys=True), now, now),
+                     _text(clean, "prompt"), json.dumps(clean, sort_keys=True), now, now, owner),
                 )  # fmt: skip
                 assert new is not None
                 row_id = new[0]
@@ -141,11 +148,18 @@ class SqlJournal(Journal):
             return self._update(tx, row, time.time(), state="rejected", error=error)
 
     def attach_video_id(
-        self, key_fingerprint: str, row_id: int, video_id: str, *, probable: bool = False
+        self,
+        key_fingerprint: str,
+        row_id: int,
+        video_id: str,
+        *,
+        probable: bool = False,
+        owner: str | None = None,
     ) -> JobRecord:
         """Resolve an outcome-unknown (or intent) row once the job's id is known."""
+        scope, params = _scope(key_fingerprint, owner)
         with self._transaction(write=True) as tx:
-            row = self._locked(tx, "row_id = ? AND key_fingerprint = ?", (row_id, key_fingerprint))
+            row = self._locked(tx, f"row_id = ? AND {scope}", (row_id, *params))
             orphan = self._adopt(tx, row, video_id)
             # The merged row may know more (a status seen in a listing) than the intent row.
             return self._update(tx, row, time.time(),
@@ -163,11 +177,12 @@ class SqlJournal(Journal):
         cost_usd: float | None = None,
         error: str | None = None,
         now: float | None = None,
+        owner: str | None = None,
     ) -> JobRecord | None:
         """Update a job's status (history only on change); unknown ids get a 'created' row."""
         now = time.time() if now is None else now
         with self._transaction(write=True) as tx:
-            row = self._ensure(tx, key_fingerprint, video_id, now)
+            row = self._ensure(tx, key_fingerprint, video_id, now, owner)
             return self._update(tx, row, now, status=status, cost_usd=cost_usd, error=error)
 
     def record_download(
@@ -180,23 +195,27 @@ class SqlJournal(Journal):
         size: int,
         sha256: str,
         now: float | None = None,
+        owner: str | None = None,
     ) -> None:
         now = time.time() if now is None else now
         with self._transaction(write=True) as tx:
-            row = self._ensure(tx, key_fingerprint, video_id, now)
+            row = self._ensure(tx, key_fingerprint, video_id, now, owner)
             tx.run(
                 "INSERT INTO downloads (row_id, key_fingerprint, video_id, variant_index, path, "
-                "size, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (row.row_id, key_fingerprint, video_id, index, path, size, sha256, now),
+                "size, sha256, created_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (row.row_id, key_fingerprint, video_id, index, path, size, sha256, now, owner),
             )
             tx.run("UPDATE jobs SET updated_at = ? WHERE row_id = ?", (now, row.row_id))
 
-    def mark_deleted(self, key_fingerprint: str, video_id: str) -> JobRecord | None:
+    def mark_deleted(
+        self, key_fingerprint: str, video_id: str, *, owner: str | None = None
+    ) -> JobRecord | None:
         """Tombstone: the row stays (deleted=True) and its guard is released."""
+        scope, params = _scope(key_fingerprint, owner)
         with self._transaction(write=True) as tx:
             found = tx.one(
-                f"{SELECT_JOBS} WHERE key_fingerprint = ? AND video_id = ?{self.for_update}",
-                (key_fingerprint, video_id),
+                f"{SELECT_JOBS} WHERE {scope} AND video_id = ?{self.for_update}",
+                (*params, video_id),
             )
             if found is None:
                 return None
@@ -205,12 +224,12 @@ class SqlJournal(Journal):
             return self._update(tx, row, time.time(), deleted=True)
 
     # -- reading --------------------------------------------------------------------------
-    def get(self, key_fingerprint: str, video_id: str) -> JobRecord | None:
+    def get(
+        self, key_fingerprint: str, video_id: str, *, owner: str | None = None
+    ) -> JobRecord | None:
+        scope, params = _scope(key_fingerprint, owner)
         with self._transaction(write=False) as tx:
-            row = tx.one(
-                f"{SELECT_JOBS} WHERE key_fingerprint = ? AND video_id = ?",
-                (key_fingerprint, video_id),
-            )
+            row = tx.one(f"{SELECT_JOBS} WHERE {scope} AND video_id = ?", (*params, video_id))
         return job_record(row) if row else None
 
     def list_jobs(
@@ -220,9 +239,11 @@ class SqlJournal(Journal):
         statuses: Sequence[str] | None = None,
         limit: int = 20,
         include_deleted: bool = False,
+        owner: str | None = None,
     ) -> list[JobRecord]:
         """Newest first. Rows without a status (intent, outcome unknown) match 'unknown'."""
-        where, params = ["key_fingerprint = ?"], [key_fingerprint]
+        scope, params = _scope(key_fingerprint, owner)
+        where = [scope]
         if not include_deleted:
             where.append("deleted = 0")
         if statuses is not None:
@@ -237,14 +258,21 @@ class SqlJournal(Journal):
         return [job_record(row) for row in rows]
 
     def find_download(
-        self, key_fingerprint: str, video_id: str, *, index: int, path: str
+        self,
+        key_fingerprint: str,
+        video_id: str,
+        *,
+        index: int,
+        path: str,
+        owner: str | None = None,
     ) -> DownloadRecord | None:
+        scope, params = _scope(key_fingerprint, owner)
         with self._transaction(write=False) as tx:
             row = tx.one(
                 "SELECT video_id, variant_index, path, size, sha256, created_at FROM downloads "
-                "WHERE key_fingerprint = ? AND video_id = ? AND variant_index = ? AND path = ? "
+                f"WHERE {scope} AND video_id = ? AND variant_index = ? AND path = ? "
                 "ORDER BY created_at DESC, id DESC LIMIT 1",
-                (key_fingerprint, video_id, index, path),
+                (*params, video_id, index, path),
             )
         if row is None:
             return None
@@ -269,13 +297,16 @@ class SqlJournal(Journal):
             raise JournalError(f"no journal row {params[0]} for this key")
         return job_record(row)
 
-    def _ensure(self, tx: Transaction, key_fp: str, video_id: str, now: float) -> JobRecord:
+    def _ensure(
+        self, tx: Transaction, key_fp: str, video_id: str, now: float, owner: str | None
+    ) -> JobRecord:
         tx.run(
             f"{INSERT_JOB} ON CONFLICT (key_fingerprint, video_id) WHERE video_id IS NOT NULL "
             "DO NOTHING",
-            (key_fp, "", "", "created", video_id, None, None, None, "{}", now, now),
+            (key_fp, "", "", "created", video_id, None, None, None, "{}", now, now, owner),
         )
-        return self._locked(tx, _BY_VIDEO, (key_fp, video_id))
+        scope, params = _scope(key_fp, owner)
+        return self._locked(tx, f"{scope} AND video_id = ?", (*params, video_id))
 
     def _adopt(self, tx: Transaction, row: JobRecord, video_id: str) -> JobRecord | None:
         """Give ``row`` the video id; a row made for that id meanwhile (e.g. by a listing

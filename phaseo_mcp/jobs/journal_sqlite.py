@@ -22,11 +22,8 @@ from typing import Any
 
 from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.journal_faults import corrupt_error, is_corruption, sqlite_error
-from phaseo_mcp.jobs.journal_schema import (
-    Transaction,
-    check_schema,
-    schema_statements,
-)
+from phaseo_mcp.jobs.journal_migrations import migrate
+from phaseo_mcp.jobs.journal_schema import Transaction
 from phaseo_mcp.jobs.journal_sql import SqlJournal
 
 DEFAULT_BUSY_TIMEOUT_SECONDS = 30.0
@@ -109,9 +106,7 @@ class SqliteJournal(SqlJournal):
                     self._conn.execute("BEGIN IMMEDIATE")
                     try:
                         tx = _SqliteTransaction(self._conn)
-                        for statement in schema_statements("INTEGER PRIMARY KEY AUTOINCREMENT"):
-                            tx.run(statement)
-                        check_schema(tx)
+                        migrate(tx, "INTEGER PRIMARY KEY AUTOINCREMENT")
                     except BaseException:
                         self._conn.execute("ROLLBACK")
                         raise

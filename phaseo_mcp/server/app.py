@@ -25,6 +25,7 @@ from phaseo_mcp.jobs.catalog import CatalogCache
 from phaseo_mcp.jobs.recorded import BoundedMap
 from phaseo_mcp.jobs.wait import PollPacer
 from phaseo_mcp.logs import register_secret
+from phaseo_mcp.server.quota import Quotas
 from phaseo_mcp.server.stopping import RunningCalls
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ class AppState:
     catalog: CatalogCache
     pacer: PollPacer = field(default_factory=PollPacer)
     running: RunningCalls = field(default_factory=RunningCalls)
+    quotas: Quotas = field(default_factory=Quotas)
     _http: httpx.AsyncClient | None = None
     _journal: Journal | None = None
     _journal_error: str | None = None

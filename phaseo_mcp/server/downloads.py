@@ -19,6 +19,7 @@ from phaseo_mcp.jobs.download import Expected, NameTaken, existing_matches, save
 from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.journal_faults import journal_warning
 from phaseo_mcp.jobs.leftovers import sweep_stale
+from phaseo_mcp.jobs.owner import Owner
 from phaseo_mcp.os_errors import os_failure
 from phaseo_mcp.server.app import AppState
 from phaseo_mcp.server.operations import gateway_for, journal_status
@@ -31,6 +32,17 @@ from phaseo_mcp.server.results import (
 )
 
 log = logging.getLogger(__name__)
+
+
+def _url_call(video_id: str) -> dict[str, object]:
+    return {"tool": "download_video", "arguments": {"video_id": video_id, "mode": "url"}}
+
+
+def owner_folder(output_dir: Path, owner: Owner) -> Path:
+    """Where an owner's files go: the output directory itself for ``local`` (so files saved
+    before owners existed stay where they are), else a folder named by the owner (a hash,
+    never a key), so no caller can see, read or replace another's files."""
+    return output_dir / owner.id if owner.shared else output_dir
 
 
 def _pick_outputs(job: Job, index: int | None) -> list[OutputInfo]:
@@ -59,21 +71,28 @@ async def download(
     check_video_id(video_id)
     if filename is not None:  # refuse a bad name before anything is requested
         paths.target_name(video_id, 0, None, filename, many=False)
-    state, gateway, key_fp = gateway_for(ctx)
-    mode = mode or state.settings.default_download_mode
+    state, gateway, owner = gateway_for(ctx)
+    settings = state.settings
+    mode = mode or settings.default_download_mode
+    chosen = {} if index is None else {"index": index}
+    if mode == "file" and not settings.server_files:
+        raise InputError(
+            "This server does not save files on its own disk (the operator did not pass "
+            '--server-files). Call download_video again with mode="url" to get a signed link.',
+            next_call=_download_call({"video_id": video_id, **chosen, "mode": "url"}),
+        )
     root = None
     if mode == "file":
         try:
-            root = paths.prepare_output_dir(state.settings.output_dir)
+            root = paths.prepare_output_dir(owner_folder(settings.output_dir, owner))
         except ConfigError as exc:  # a signed link needs no local disk
-            chosen = {} if index is None else {"index": index}
             exc.next_call = _download_call({"video_id": video_id, **chosen, "mode": "url"})
             raise
     if root is not None and root not in state.swept_output_dirs:
         state.swept_output_dirs.add(root)
         await anyio.to_thread.run_sync(sweep_stale, root)
     job = Job.from_api(await gateway.get(video_id))
-    warning = await journal_status(state, key_fp, job)
+    warning = await journal_status(state, owner, job)
     if job.status != "completed":
         if job.terminal:  # failed, cancelled or expired: there will never be a video
             return failure(
@@ -113,7 +132,7 @@ async def download(
         many = index is None and len(job.outputs) > 1
         for out in outputs:
             info, unrecorded = await _save_one(
-                state, gateway, key_fp, job, out, root, filename, many, overwrite
+                state, gateway, owner, job, out, root, filename, many, overwrite
             )
             warning = warning or unrecorded
             files.append(info)
@@ -142,7 +161,7 @@ async def download(
 async def _save_one(
     state: AppState,
     gateway: GatewayClient,
-    key_fp: str,
+    owner: Owner,
     job: Job,
     out: OutputInfo,
     root: Path,
@@ -155,7 +174,7 @@ async def _save_one(
     target = paths.confined_path(root, named.name)
     this_output = {"video_id": job.video_id, "index": out.index}
     try:
-        info, warning = await _save_to(state, gateway, key_fp, job, out, target, overwrite)
+        info, warning = await _save_to(state, gateway, owner, job, out, root, target, overwrite)
     except NameTaken as exc:
         alternative = paths.free_alternative(root, named.name)
         if alternative is not None:
@@ -185,9 +204,10 @@ def _download_call(arguments: dict[str, object]) -> dict[str, object]:
 async def _save_to(
     state: AppState,
     gateway: GatewayClient,
-    key_fp: str,
+    owner: Owner,
     job: Job,
     out: OutputInfo,
+    root: Path,
     target: Path,
     overwrite: bool,
 ) -> tuple[SavedFileInfo, str | None]:
@@ -197,7 +217,11 @@ async def _save_to(
         try:
             record = await anyio.to_thread.run_sync(
                 lambda: journal.find_download(
-                    key_fp, job.video_id, index=out.index, path=str(target)
+                    owner.key_fp,
+                    job.video_id,
+                    index=out.index,
+                    path=str(target),
+                    owner=owner.id,
                 )
             )
         except JournalError:
@@ -214,26 +238,36 @@ async def _save_to(
             transferred=False,
         ), None
     signed = out.download_url if (not out.has_content_url and out.download_url) else None
-    saved = await save_output(
-        gateway,
-        video_id=job.video_id,
-        index=out.index,
+    with state.quotas.reserve(
+        owner.id,
+        quota=state.settings.server_files_quota_bytes,
+        root=root,
         target=target,
-        expected=Expected(size=out.bytes, sha256=out.sha256),
-        signed_url=signed,
+        size=out.bytes,
         overwrite=overwrite,
-    )
+        video_id=job.video_id,
+    ):
+        saved = await save_output(
+            gateway,
+            video_id=job.video_id,
+            index=out.index,
+            target=target,
+            expected=Expected(size=out.bytes, sha256=out.sha256),
+            signed_url=signed,
+            overwrite=overwrite,
+        )
     warning = None
     if journal is not None:
         try:
             await anyio.to_thread.run_sync(
                 lambda: journal.record_download(
-                    key_fp,
+                    owner.key_fp,
                     job.video_id,
                     index=out.index,
                     path=str(saved.path),
                     size=saved.size,
                     sha256=saved.sha256,
+                    owner=owner.id,
                 )
             )
         except JournalError as exc:  # the file is saved and verified: say so regardless

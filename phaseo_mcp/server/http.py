@@ -15,36 +15,35 @@ from __future__ import annotations
 import argparse
 import hmac
 import ipaddress
-import json
 import logging
 import os
 import socket
 from dataclasses import dataclass, field
-from typing import Any
 
-import anyio
 import uvicorn
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
-from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
-from mcp.types import CONNECTION_CLOSED
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from phaseo_mcp.config import Settings
+from phaseo_mcp.config import (
+    DEFAULT_MAX_SESSIONS_PER_CALLER,
+    DEFAULT_SERVER_FILES_QUOTA_BYTES,
+    DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
+    HttpLimits,
+    Settings,
+)
 from phaseo_mcp.errors import ConfigError
-from phaseo_mcp.logs import register_secret
+from phaseo_mcp.logs import hide_path_in_results, register_secret
 from phaseo_mcp.server.app import build_server
-from phaseo_mcp.server.stopping import STOPPED_MESSAGE, RunningCalls
+from phaseo_mcp.server.drain import DRAIN_SECONDS, Drain, DrainMiddleware
+from phaseo_mcp.server.session_caps import cap_sessions
+from phaseo_mcp.server.stopping import RunningCalls
 
 log = logging.getLogger(__name__)
 TOKENS_ENV = "PHASEO_MCP_AUTH_TOKENS"
-# SIGTERM: running calls may finish for DRAIN_SECONDS, the rest are stopped and their clients
-# told within WRAP_UP_SECONDS; uvicorn's own graceful period is only a backstop after that.
-DRAIN_SECONDS = 5.0
-WRAP_UP_SECONDS = 1.0
 GRACEFUL_SHUTDOWN_SECONDS = 2
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
@@ -99,6 +98,9 @@ class HttpOptions:
     multi_user: bool = False
     insecure_no_auth: bool = False
     tokens: list[str] = field(default_factory=list)
+    server_files_quota: int = DEFAULT_SERVER_FILES_QUOTA_BYTES
+    max_sessions_per_caller: int = DEFAULT_MAX_SESSIONS_PER_CALLER
+    session_idle_timeout: float = DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS
 
 
 def security_settings(options: HttpOptions) -> TransportSecuritySettings:
@@ -115,123 +117,6 @@ def security_settings(options: HttpOptions) -> TransportSecuritySettings:
     )
 
 
-class Drain:
-    """The MCP calls in flight, so a shutdown can wait for them and then stop the rest."""
-
-    def __init__(self, tool_calls: RunningCalls | None = None) -> None:
-        self.closing = False
-        self.calls: set[anyio.CancelScope] = set()
-        self.tool_calls = tool_calls or RunningCalls()
-
-    async def close(self, grace: float) -> int:
-        """Refuse new calls, give running ones ``grace`` seconds, stop the rest; how many.
-
-        Tool calls still running are stopped first, so each answers with a tool result that
-        says what to call next; only requests that still hang after that are cut here."""
-        self.closing = True
-        with anyio.move_on_after(grace):
-            while self.calls:  # noqa: ASYNC110 - polls a set other tasks change
-                await anyio.sleep(0.05)
-        stopped = len(self.calls)
-        if stopped:
-            await self.tool_calls.stop(WRAP_UP_SECONDS)
-            with anyio.move_on_after(WRAP_UP_SECONDS):
-                while self.calls:  # noqa: ASYNC110
-                    await anyio.sleep(0.01)
-        for call in list(self.calls):
-            call.cancel()
-        with anyio.move_on_after(WRAP_UP_SECONDS):
-            while self.calls:  # noqa: ASYNC110
-                await anyio.sleep(0.01)
-        return stopped
-
-
-class DrainMiddleware:
-    """Tracks each request to the MCP endpoint; a call that :class:`Drain` stops still gets
-    a proper answer (a JSON-RPC error per request id), never a torn response."""
-
-    def __init__(self, app: ASGIApp, drain: Drain, path: str) -> None:
-        self.app, self.drain, self.path = app, drain, path
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != self.path:
-            await self.app(scope, receive, send)
-            return
-        if self.drain.closing:  # never started, so another replica may safely take it
-            await _send_json(send, 503, _stopped([None])[0], [(b"retry-after", b"1")])
-            return
-        body = bytearray()
-        sent = {"started": False, "done": False, "sse": False}
-
-        async def tee() -> Message:
-            message = await receive()
-            if message["type"] == "http.request" and len(body) <= DEFAULT_MAX_REQUEST_BODY_SIZE:
-                body.extend(message.get("body", b""))
-            return message
-
-        async def watch(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                sent["started"] = True
-                kind = dict(message.get("headers", [])).get(b"content-type", b"")
-                sent["sse"] = kind.startswith(b"text/event-stream")
-            elif message["type"] == "http.response.body" and not message.get("more_body"):
-                sent["done"] = True
-            await send(message)
-
-        with anyio.CancelScope() as call:
-            self.drain.calls.add(call)
-            try:
-                await self.app(scope, tee, watch)
-            finally:
-                self.drain.calls.discard(call)
-        if call.cancel_called and not sent["done"]:
-            errors = _stopped(_request_ids(bytes(body))) if scope["method"] == "POST" else []
-            if not sent["started"]:
-                await _send_json(
-                    send, 200 if errors else 503, errors[0] if len(errors) == 1 else errors
-                )
-            elif sent["sse"]:
-                events = b"".join(
-                    b"event: message\ndata: " + json.dumps(e).encode() + b"\n\n" for e in errors
-                )
-                await send({"type": "http.response.body", "body": events, "more_body": False})
-            else:
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-def _request_ids(body: bytes) -> list[Any]:
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return [None]
-    items = parsed if isinstance(parsed, list) else [parsed]
-    ids = [m["id"] for m in items if isinstance(m, dict) and m.get("id") is not None]
-    return ids or [None]
-
-
-def _stopped(ids: list[Any]) -> list[dict[str, Any]]:
-    error = {"code": CONNECTION_CLOSED, "message": STOPPED_MESSAGE}
-    return [{"jsonrpc": "2.0", "id": i, "error": error} for i in ids]
-
-
-async def _send_json(
-    send: Send, status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    data = json.dumps(payload).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(data)).encode()),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": data, "more_body": False})
-
-
 def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
     if not is_loopback(options.host) and not options.tokens and not options.insecure_no_auth:
         raise ConfigError(
@@ -246,8 +131,18 @@ def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
         update={
             "default_download_mode": "file" if options.server_files else "url",
             "multi_user": options.multi_user,
+            "server_files": options.server_files,
+            "server_files_quota_bytes": options.server_files_quota,
+            "show_server_paths": options.server_files,
         }
     )
+    if not options.server_files:
+        for path, name in (
+            (settings.state_dir, "the server's state directory"),
+            (settings.output_dir, "the server's output directory"),
+        ):
+            hide_path_in_results(str(path), name)
+            hide_path_in_results(str(path.resolve()), name)
     verifier = StaticTokenVerifier(options.tokens) if options.tokens else None
     auth = None
     if verifier is not None:
@@ -276,13 +171,32 @@ def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
         json_response=False,  # JSON responses would drop progress notifications
         transport_security=security_settings(options),
         host=options.host,
+        session_idle_timeout=options.session_idle_timeout,
     )
+    if not options.stateless:
+        cap_sessions(
+            app,
+            server.session_manager,
+            limit=options.max_sessions_per_caller,
+            path=options.path,
+            multi_user=options.multi_user,
+            tokens=bool(options.tokens),
+            idle_seconds=options.session_idle_timeout,
+        )
     app.add_middleware(DrainMiddleware, drain=drain, path=options.path)
     app.state.drain = drain
     return app
 
 
 def options_from_args(args: argparse.Namespace) -> HttpOptions:
+    try:
+        limits = HttpLimits.from_env(
+            server_files_quota=args.server_files_quota,
+            max_sessions_per_caller=args.max_sessions_per_caller,
+            session_idle_timeout=args.session_idle_timeout,
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     return HttpOptions(
         host=args.host,
         port=args.port,
@@ -293,6 +207,9 @@ def options_from_args(args: argparse.Namespace) -> HttpOptions:
         multi_user=args.multi_user,
         insecure_no_auth=args.insecure_no_auth,
         tokens=parse_tokens(os.environ.get(TOKENS_ENV)),
+        server_files_quota=limits.server_files_quota,
+        max_sessions_per_caller=limits.max_sessions_per_caller,
+        session_idle_timeout=limits.session_idle_timeout,
     )
 
 
@@ -345,8 +262,8 @@ def http_server(app: Starlette, options: HttpOptions) -> DrainingServer:
 
 
 def run_http(settings: Settings, args: argparse.Namespace) -> int:
-    options = options_from_args(args)
     try:
+        options = options_from_args(args)
         app = build_http_app(settings, options)
     except ConfigError as exc:
         log.error("%s", exc.message)

@@ -17,6 +17,7 @@ from phaseo_mcp.errors import PhaseoError, TransportError
 from phaseo_mcp.gateway.models import Job, VideoObject, to_iso, to_unix
 from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.journal_faults import journal_warning
+from phaseo_mcp.jobs.owner import Owner
 from phaseo_mcp.jobs.reconcile import Reconciliation, Unresolved, compare, reconcile
 from phaseo_mcp.server.operations import gateway_for, journal_status
 from phaseo_mcp.server.results import JobSummary, ListResult, success
@@ -30,7 +31,7 @@ UNRESOLVED_STATES = ("intent", "outcome_unknown")
 
 
 async def list_jobs(ctx: Context, *, statuses: Sequence[str] | None, limit: int) -> CallToolResult:
-    state, gateway, key_fp = gateway_for(ctx)
+    state, gateway, owner = gateway_for(ctx)
     journal = await state.journal()
     warning = None if journal is not None else journal_warning(f"{state.journal_error}")
     reachable = True
@@ -49,15 +50,15 @@ async def list_jobs(ctx: Context, *, statuses: Sequence[str] | None, limit: int)
     listed = listing.data if listing is not None else []
     plan = Reconciliation()
     # rows of creates the gateway answered but the journal could not record: row id -> job id
-    owed = {row: vid for (fp, vid), row in state.unrecorded_creates.items() if fp == key_fp}
+    owed = {row: vid for (who, vid), row in state.unrecorded_creates.items() if who == owner.id}
     unrecorded: list[VideoObject] = []
     records: list[JobRecord] = []
     if journal is not None:
         try:
             # rows of creates answered but not yet recorded: their job is known for certain
-            plan = await _reconcile(journal, key_fp, listed, set(owed))
+            plan = await _reconcile(journal, owner, listed, set(owed))
             for obj in listed:
-                if failed := await journal_status(state, key_fp, Job.from_api(obj)):
+                if failed := await journal_status(state, owner, Job.from_api(obj)):
                     warning = warning or failed
                     unrecorded.append(obj)
         except JournalError as exc:  # cannot write: the gateway's listing is shown as is
@@ -66,7 +67,9 @@ async def list_jobs(ctx: Context, *, statuses: Sequence[str] | None, limit: int)
             unrecorded = list(listed)
         try:  # reads may still work (a lock held by another writer, a full disk)
             records = await anyio.to_thread.run_sync(
-                lambda: journal.list_jobs(key_fp, statuses=statuses, limit=limit)
+                lambda: journal.list_jobs(
+                    owner.key_fp, statuses=statuses, limit=limit, owner=owner.id
+                )
             )
         except JournalError as exc:
             if listing is None:
@@ -93,12 +96,14 @@ async def list_jobs(ctx: Context, *, statuses: Sequence[str] | None, limit: int)
 
 
 async def _reconcile(
-    journal: Journal, key_fp: str, listed: Sequence[VideoObject], owed: set[int]
+    journal: Journal, owner: Owner, listed: Sequence[VideoObject], owed: set[int]
 ) -> Reconciliation:
     """Link outcome-unknown rows to the one job that matches each; a job already linked to a
     create's row is never a candidate (a row a listing made for it, with no request, is)."""
     rows = await anyio.to_thread.run_sync(
-        lambda: journal.list_jobs(key_fp, limit=MERGE_WINDOW_ROWS, include_deleted=True)
+        lambda: journal.list_jobs(
+            owner.key_fp, limit=MERGE_WINDOW_ROWS, include_deleted=True, owner=owner.id
+        )
     )
     linked = {r.video_id for r in rows if r.video_id and r.fingerprint}
     unresolved = [
@@ -112,7 +117,14 @@ async def _reconcile(
     plan = reconcile(unresolved, [obj for obj in listed if obj.id not in linked])
     for row_id, (video_id, _) in plan.links.items():
         await anyio.to_thread.run_sync(
-            functools.partial(journal.attach_video_id, key_fp, row_id, video_id, probable=True)
+            functools.partial(
+                journal.attach_video_id,
+                owner.key_fp,
+                row_id,
+                video_id,
+                probable=True,
+                owner=owner.id,
+            )
         )
     return plan
 

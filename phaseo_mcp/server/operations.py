@@ -13,9 +13,9 @@ import anyio
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
-from phaseo_mcp.errors import ConfigError, InputError
+from phaseo_mcp.errors import InputError
 from phaseo_mcp.gateway.client import GatewayClient
-from phaseo_mcp.gateway.errors import KEY_HELP
+from phaseo_mcp.gateway.errors import HEADER_KEY_HELP, KEY_HELP
 from phaseo_mcp.gateway.models import (
     CreateVideoRequest,
     Job,
@@ -24,12 +24,13 @@ from phaseo_mcp.gateway.models import (
 )
 from phaseo_mcp.jobs.catalog import check_request, estimate_cost, summarize
 from phaseo_mcp.jobs.create import create_job
-from phaseo_mcp.jobs.fingerprint import key_fingerprint
 from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.journal_faults import journal_warning
+from phaseo_mcp.jobs.owner import Owner
 from phaseo_mcp.jobs.wait import wait_for_job
-from phaseo_mcp.logs import register_secret
+from phaseo_mcp.logs import register_caller_secret
 from phaseo_mcp.server.app import AppState, state_of
+from phaseo_mcp.server.owner import caller_key, owner_for
 from phaseo_mcp.server.results import (
     DeleteResult,
     Guidance,
@@ -42,44 +43,34 @@ from phaseo_mcp.server.results import (
 )
 
 log = logging.getLogger(__name__)
-API_KEY_HEADER = "x-phaseo-api-key"
 
 
-def gateway_for(ctx: Context) -> tuple[AppState, GatewayClient, str]:
-    """The shared state, a gateway client with the caller's key, and that key's fingerprint."""
+def gateway_for(ctx: Context) -> tuple[AppState, GatewayClient, Owner]:
+    """The shared state, a gateway client with the caller's key, and the caller's owner."""
     state = state_of(ctx)
     settings = state.settings
+    key = caller_key(ctx, settings)
     if settings.multi_user:
-        headers = ctx.headers or {}
-        key = next((v for k, v in headers.items() if k.lower() == API_KEY_HEADER), "").strip()
-        if not key:
-            raise ConfigError(
-                "This server runs in multi-user mode: send your own Phaseo API key in the "
-                "X-Phaseo-Api-Key header of each request (the operator's key is never used)."
-            )
-    else:
-        key = settings.api_key_value() or ""
-        if not key:
-            raise ConfigError(f"No Phaseo API key is configured. {KEY_HELP}")
-    register_secret(key)
+        register_caller_secret(key)  # the caller's own: redacted in this call's output only
     gateway = GatewayClient(
         state.http,
         base_url=settings.base_url,
         api_key=key,
         policy=settings.retry,
         clock=state.clock,
+        key_help=HEADER_KEY_HELP if settings.multi_user else KEY_HELP,
     )
-    return state, gateway, key_fingerprint(key)
+    return state, gateway, owner_for(settings, key)
 
 
-async def journal_status(state: AppState, key_fp: str, job: Job) -> str | None:
+async def journal_status(state: AppState, owner: Owner, job: Job) -> str | None:
     """Record what the gateway said about a job; a warning for the result when the journal
     could not (the caller still answers with the gateway's data)."""
     journal = await state.journal()
     if journal is None:
         return journal_warning(f"it is unavailable: {state.journal_error}")
     snapshot = (job.status, job.cost_usd, job.failure_message)
-    key = (key_fp, job.video_id)
+    key = (owner.id, job.video_id)
     if state.recorded.get(key) == snapshot:
         return None  # an unchanged poll: nothing to write
     row_id = state.unrecorded_creates.get(key)
@@ -93,11 +84,12 @@ async def journal_status(state: AppState, key_fp: str, job: Job) -> str | None:
             state.unrecorded_creates.pop(key)
         await anyio.to_thread.run_sync(
             lambda: journal.record_status(
-                key_fp,
+                owner.key_fp,
                 job.video_id,
                 status=job.status,
                 cost_usd=job.cost_usd,
                 error=job.failure_message,
+                owner=owner.id,
             )
         )
     except JournalError as exc:
@@ -141,10 +133,10 @@ def _check_cost_ceiling(
 
 async def create(ctx: Context, req: CreateVideoRequest, *, allow_duplicate: bool) -> CallToolResult:
     if isinstance(req.webhook, WebhookUrl):
-        register_secret(req.webhook.secret)  # redacted from logs and error results from now on
-    state, gateway, key_fp = gateway_for(ctx)
+        register_caller_secret(req.webhook.secret)  # redacted in this call's logs and results
+    state, gateway, owner = gateway_for(ctx)
     journal = await state.require_journal()
-    catalogue, why = await state.catalog.try_get(gateway, key_fp)
+    catalogue, why = await state.catalog.try_get(gateway, owner.key_fp)
     note = None
     estimate: float | None = None
     if catalogue is None:
@@ -158,7 +150,8 @@ async def create(ctx: Context, req: CreateVideoRequest, *, allow_duplicate: bool
         gateway,
         journal,
         req,
-        key_fp=key_fp,
+        key_fp=owner.key_fp,
+        owner=owner.id,
         window_seconds=state.settings.duplicate_window_seconds,
         allow_duplicate=allow_duplicate,
     )
@@ -168,7 +161,7 @@ async def create(ctx: Context, req: CreateVideoRequest, *, allow_duplicate: bool
             owed = (
                 vid
                 for (fp, vid), row in state.unrecorded_creates.items()
-                if row == earlier.row_id and fp == key_fp
+                if row == earlier.row_id and fp == owner.id
             )
             if (known := next(owed, None)) is not None:
                 earlier = earlier.model_copy(update={"video_id": known, "state": "created"})
@@ -206,23 +199,23 @@ async def create(ctx: Context, req: CreateVideoRequest, *, allow_duplicate: bool
     warning = None
     if outcome.journal_error and outcome.row_id is not None:
         warning = journal_warning(outcome.journal_error)
-        state.unrecorded_creates.put((key_fp, job.video_id), outcome.row_id)
+        state.unrecorded_creates.put((owner.id, job.video_id), outcome.row_id)
     result = video_result(job, estimated_cost_usd=estimate, note=note, warning=warning)
     return success(result, "Paid job started. " + summarize_video(result))
 
 
 async def status(ctx: Context, video_id: str) -> CallToolResult:
     check_video_id(video_id)
-    state, gateway, key_fp = gateway_for(ctx)
+    state, gateway, owner = gateway_for(ctx)
     job = Job.from_api(await gateway.get(video_id))
-    warning = await journal_status(state, key_fp, job)
+    warning = await journal_status(state, owner, job)
     result = video_result(job, warning=warning)
     return success(result, summarize_video(result))
 
 
 async def wait(ctx: Context, video_id: str, timeout_seconds: int) -> CallToolResult:
     check_video_id(video_id)
-    state, gateway, key_fp = gateway_for(ctx)
+    state, gateway, owner = gateway_for(ctx)
     settings = state.settings
 
     async def fetch(deadline: float) -> Job:
@@ -241,7 +234,7 @@ async def wait(ctx: Context, video_id: str, timeout_seconds: int) -> CallToolRes
         pacer=state.pacer,
         on_progress=on_progress,
     )
-    warning = await journal_status(state, key_fp, job)
+    warning = await journal_status(state, owner, job)
     guidance = None
     if exhausted:
         guidance = Guidance(
@@ -260,13 +253,15 @@ async def wait(ctx: Context, video_id: str, timeout_seconds: int) -> CallToolRes
 
 async def delete(ctx: Context, video_id: str) -> CallToolResult:
     check_video_id(video_id)
-    state, gateway, key_fp = gateway_for(ctx)
+    state, gateway, owner = gateway_for(ctx)
     await gateway.delete(video_id)
     journal = await state.journal()
     warning = None
     if journal is not None:
         try:
-            await anyio.to_thread.run_sync(lambda: journal.mark_deleted(key_fp, video_id))
+            await anyio.to_thread.run_sync(
+                lambda: journal.mark_deleted(owner.key_fp, video_id, owner=owner.id)
+            )
         except JournalError as exc:
             warning = journal_warning(exc.message)
     result = DeleteResult(
@@ -280,8 +275,8 @@ async def delete(ctx: Context, video_id: str) -> CallToolResult:
 
 
 async def models(ctx: Context, *, params: list[str] | None) -> CallToolResult:
-    state, gateway, key_fp = gateway_for(ctx)
-    listing, cached = await state.catalog.get(gateway, key_fp, tuple(sorted(params or [])))
+    state, gateway, owner = gateway_for(ctx)
+    listing, cached = await state.catalog.get(gateway, owner.key_fp, tuple(sorted(params or [])))
     summaries = [summarize(m) for m in listing.data]
     result = ModelsResult(
         models=summaries,

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from phaseo_mcp.errors import FailureKind, PhaseoError
 from phaseo_mcp.gateway.models import Job, JobFailureKind, VideoStatus
 from phaseo_mcp.jobs.catalog import ModelSummary
-from phaseo_mcp.logs import redact
+from phaseo_mcp.logs import for_result
 
 MAX_SUMMARY_CHARS = 500
 ASSET_FIELDS = {"mime_type", "bytes", "sha256", "width", "height", "duration_seconds"}
@@ -231,7 +231,7 @@ def failure(
     status: str | None = None,
 ) -> CallToolResult:
     call = NextCall.model_validate(next_call) if next_call else None
-    message = redact(message)  # gateway descriptions are quoted, and may echo what we sent
+    message = for_result(message)  # gateway descriptions are quoted, and may echo what we sent
     payload = ErrorResult(
         error=message,
         failure_kind=kind,

@@ -222,8 +222,8 @@ async def download_video(
         Literal["file", "url"] | None,
         Field(
             description=(
-                "file: save into the server's output directory (default on stdio); url: "
-                "signed links only (default over HTTP)."
+                "file: save into the server's output directory (default on stdio; over "
+                "HTTP only if the server allows it); url: signed links (default over HTTP)."
             )
         ),
     ] = None,

@@ -76,11 +76,33 @@ async def test_server_files_makes_download_save_on_the_server(
     assert data(links)["mode"] == "url" and data(links)["files"][0]["url"]
 
 
-async def test_explicit_file_mode_still_saves_over_http(
+async def test_file_mode_over_http_is_refused_without_server_files(
     settings: Settings, emulator: EmulatorHandle, output_dir: Path
 ) -> None:
-    """mode="file" is honoured over HTTP too; only the default changes."""
+    """Without --server-files, mode="file" over HTTP is an error that says to use mode="url"
+    (the next_call does), names no path of the server, and saves nothing."""
     async with serve_phaseo(settings) as served:
+        with anyio.fail_after(60):
+            async with mcp_client(served.url) as client:
+                job = await create(client)
+                await wait_done(client, job["video_id"])
+                refused = await client.call_tool(
+                    "download_video", {"video_id": job["video_id"], "mode": "file"}
+                )
+                follow = data(refused)["next_call"]
+                again = await client.call_tool(follow["tool"], follow["arguments"])
+    assert refused.is_error and data(refused)["failure_kind"] == "invalid_input"
+    assert 'mode="url"' in text(refused) and str(output_dir) not in text(refused)
+    assert follow["arguments"] == {"video_id": job["video_id"], "mode": "url"}
+    assert not again.is_error and data(again)["files"][0]["url"]
+    assert not output_dir.exists() or not any(output_dir.iterdir())
+
+
+async def test_explicit_file_mode_saves_over_http_with_server_files(
+    settings: Settings, emulator: EmulatorHandle, output_dir: Path
+) -> None:
+    """With --server-files, mode="file" over HTTP saves the verified file."""
+    async with serve_phaseo(settings, server_files=True) as served:
         with anyio.fail_after(60):
             async with mcp_client(served.url) as client:
                 job = await create(client)
