@@ -61,10 +61,10 @@ class AppState:
     _journal: Journal | None = None
     _journal_error: str | None = None
     _journal_lock: anyio.Lock = field(default_factory=anyio.Lock)
-    # last (status, cost, error) written per (key fingerprint, video id): unchanged polls
+    # last (status, cost, error) written per (owner, video id): unchanged polls
     # skip the journal write (see jobs/recorded.py)
     recorded: BoundedMap[tuple[str, str], tuple[object, ...]] = field(default_factory=BoundedMap)
-    # creates the gateway answered but the journal could not record: (key fp, id) -> row id
+    # creates the gateway answered but the journal could not record: (owner, id) -> row id
     unrecorded_creates: BoundedMap[tuple[str, str], int] = field(default_factory=BoundedMap)
     swept_output_dirs: set[Path] = field(default_factory=set)  # stale temp files removed
 
