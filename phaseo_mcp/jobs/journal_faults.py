@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from phaseo_mcp.jobs.journal import JournalError
+from phaseo_mcp.logs import for_result
 
 CORRUPT_MARKERS = ("file is not a database", "malformed", "corrupt")
 CAUSE_CHARS = 160
@@ -65,6 +66,7 @@ def sqlite_error(path: Path, exc: sqlite3.Error, *, busy_seconds: float) -> Jour
 def journal_warning(cause: str) -> str:
     """The sentence a result carries when the gateway answered but the journal could not
     record it."""
+    cause = for_result(cause)  # before shortening, so no path is cut where it cannot be found
     short = cause if len(cause) <= CAUSE_CHARS else cause[: CAUSE_CHARS - 1] + "…"
     return (
         f"The local job journal could not record this ({short}). The gateway's answer above is "

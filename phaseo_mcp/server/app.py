@@ -24,7 +24,7 @@ from phaseo_mcp.errors import ConfigError
 from phaseo_mcp.jobs.catalog import CatalogCache
 from phaseo_mcp.jobs.recorded import BoundedMap
 from phaseo_mcp.jobs.wait import PollPacer
-from phaseo_mcp.logs import register_secret
+from phaseo_mcp.logs import for_result, register_secret
 from phaseo_mcp.server.quota import Quotas
 from phaseo_mcp.server.stopping import RunningCalls
 
@@ -101,8 +101,9 @@ class AppState:
             )
             self._journal_error = None
         except Exception as exc:  # the server keeps serving; creates say what to fix
-            self._journal_error = str(exc)[:700] or type(exc).__name__
-            log.error("job journal unavailable: %s", self._journal_error)
+            raw = str(exc) or type(exc).__name__
+            log.error("job journal unavailable: %s", raw[:700])
+            self._journal_error = for_result(raw)[:700]  # results may not show server paths
 
     @property
     def journal_error(self) -> str | None:

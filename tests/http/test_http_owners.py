@@ -176,18 +176,23 @@ async def test_a_callers_key_never_rewrites_another_callers_messages(
 async def test_http_errors_do_not_reveal_the_servers_paths_without_server_files(
     settings: Settings, emulator: EmulatorHandle, tmp_path: Path
 ) -> None:
-    """A journal that cannot be opened is reported over HTTP without the server's absolute
-    state directory (it is named as "the server's state directory")."""
+    """A journal that cannot be opened is reported over HTTP (a refused create, a listing's
+    warning) without the server's absolute state directory: it is named "the server's state
+    directory" instead."""
     blocked = tmp_path / "not-a-dir"
     blocked.write_text("a file where the state directory should be")
     hidden = settings.model_copy(update={"state_dir": blocked / "state"})
     async with serve_phaseo(hidden, multi_user=True) as served:
         with anyio.fail_after(60):
             async with mcp_client(served.url, headers={HEADER: KEYS[0]}) as client:
-                refused = await client.call_tool("list_videos", {})
+                refused = await client.call_tool("create_video", dict(SUNRISE))
+                listed = await client.call_tool("list_videos", {})
     assert refused.is_error and data(refused)["failure_kind"] == "config", text(refused)
-    assert "journal" in text(refused) and "the server's state directory" in text(refused)
-    assert str(tmp_path) not in text(refused)
+    assert not listed.is_error and data(listed)["warning"], text(listed)
+    for result in (refused, listed):
+        assert "journal" in text(result) and "the server's state directory" in text(result)
+        assert str(tmp_path) not in text(result) and str(tmp_path) not in str(data(result))
+    assert emulator.counters["create"] == 0
 
 
 async def test_jobs_journaled_before_owners_are_listed_for_their_owner(
