@@ -118,12 +118,14 @@ async def wait_for_job(
             # TypeScript clients that read both in one chunk handle the result first and drop
             # the notification as an unknown token (typescript-sdk#2580).
             return job, False
-        await reporter.real_value(job)
         if next_poll >= deadline:
             left = deadline - clock.now()
-            if left > 0:
-                await _sleep_with_heartbeats(clock, left, heartbeat, reporter, job.status)
+            if left <= 0:  # this poll ends the wait too: the result is its only report
+                return job, True
+            await reporter.real_value(job)
+            await _sleep_with_heartbeats(clock, left, heartbeat, reporter, job.status)
             return job, True
+        await reporter.real_value(job)
         await _sleep_with_heartbeats(
             clock, next_poll - clock.now(), heartbeat, reporter, job.status
         )

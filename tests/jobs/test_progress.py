@@ -87,3 +87,40 @@ async def test_the_poll_that_ends_a_wait_sends_no_progress() -> None:
         "progress 80",
         "poll completed",
     ]
+
+
+@pytest.mark.parametrize("final", ["completed", "failed", "expired", "unknown"])
+async def test_no_progress_after_the_final_poll_whatever_the_ending(final: str) -> None:
+    """Every poll but the last is followed by its notification; the last (completed, failed,
+    expired or an unknown status) by nothing, and no notification names the ending."""
+    script = [_job("queued", None), _job("processing", 30), _job("processing", 60)]
+    script.append(_job(final, 100 if final == "completed" else None))
+    events: list[tuple[str, str]] = []
+
+    async def fetch(deadline: float) -> Job:
+        job = script[sum(1 for kind, _ in events if kind == "poll")]
+        events.append(("poll", job.status))
+        return job
+
+    async def record(value: float, message: str) -> None:
+        events.append(("progress", message))
+
+    job, exhausted = await wait_for_job(
+        "G-1",
+        fetch,
+        budget_seconds=1e6,
+        clock=Clock(scale=1e5),  # 2 s between polls is 20 µs here
+        poll_floor=1.0,
+        heartbeat=0.5,
+        pacer=PollPacer(),
+        on_progress=record,
+    )
+    assert (job.status, exhausted) == (final, False)
+    polls = [i for i, (kind, _) in enumerate(events) if kind == "poll"]
+    assert len(polls) == 4
+    assert events[polls[-1] + 1 :] == []  # nothing after the final poll
+    assert all(
+        events[i + 1] == ("progress", script[n].status if n == 0 else f"processing {30 * n}%")
+        for n, i in enumerate(polls[:-1])
+    )
+    assert not any(final in message for kind, message in events if kind == "progress")

@@ -194,9 +194,11 @@ async def test_progress_notifications_strictly_increase(
     emulator.plan_next_job(JobPlan(seconds=60))
     job = await _create(client)
     seen: list[float] = []
+    messages: list[str] = []
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         seen.append(progress)
+        messages.append(message or "")
 
     for _ in range(10):
         result = await call(
@@ -207,6 +209,8 @@ async def test_progress_notifications_strictly_increase(
     assert len(seen) >= 3
     assert all(b > a for a, b in zip(seen, seen[1:], strict=False))
     assert data(result)["status"] == "completed" and seen[-1] < 100
+    assert not any("completed" in m for m in messages)  # the ending is in the result alone
+    assert messages[-1].startswith(("processing", "queued"))
 
 
 async def test_budget_expiry_is_a_normal_result_that_says_wait_again(
