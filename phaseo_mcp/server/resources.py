@@ -1,10 +1,17 @@
-"""``phaseo://videos/{video_id}``: a job's current status as JSON."""
+"""``phaseo://videos/{video_id}``: a job's current status as JSON.
+
+An id that is malformed or that the gateway does not know (for this key) is the SDK's
+``ResourceNotFoundError`` (JSON-RPC -32602, as the spec asks for an unknown resource); any
+other failure (no key, gateway unreachable) is a ``ResourceError`` (-32603) carrying our
+message, never a generic internal error.
+"""
 
 from __future__ import annotations
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
-from phaseo_mcp.errors import PhaseoError
+from phaseo_mcp.errors import InputError, PhaseoError
 from phaseo_mcp.gateway.models import Job, check_video_id
 from phaseo_mcp.server.results import video_result
 
@@ -22,10 +29,13 @@ def register_resources(server: MCPServer) -> None:
 
         try:
             check_video_id(video_id)
+        except InputError as exc:
+            raise ResourceNotFoundError(f"No video {video_id!r}: {exc.message}") from None
+        try:
             _, gateway, _ = gateway_for(ctx)
             job = Job.from_api(await gateway.get(video_id))
         except PhaseoError as exc:
-            from mcp.server.mcpserver.exceptions import ResourceError
-
+            if exc.failure_kind == "not_found":
+                raise ResourceNotFoundError(exc.message) from None
             raise ResourceError(exc.message) from None
         return video_result(job).model_dump_json(exclude_none=True)
