@@ -8,6 +8,9 @@ catalogue refuse a request; anything it does not constrain passes through.
 from __future__ import annotations
 
 import difflib
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -197,6 +200,32 @@ def estimate_cost(req: CreateVideoRequest, cap: ModelCapability) -> float | None
         return None
 
 
+PARAM_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+MAX_FILTER_PARAMS = 32
+CACHE_ENTRIES = 64  # catalogues kept at once, across all keys and filters
+
+
+def normalise_params(params: Sequence[str] | None) -> tuple[str, ...]:
+    """A ``params`` filter as one canonical key: trimmed, lower-case, de-duplicated, sorted.
+
+    Names must look like parameter names; refused before any request, so a caller cannot
+    grow the cache or the upstream query with arbitrary strings."""
+    names = sorted({p.strip().lower() for p in params or ()})
+    bad = [n for n in names if not PARAM_NAME.fullmatch(n)]
+    if bad:
+        shown = ", ".join(repr(n[:40]) for n in bad[:3])
+        raise InputError(
+            f"params must be parameter names like 'seed' or 'aspect_ratio' (letters, digits "
+            f"and '_', at most 64 characters); not {shown}. Nothing was sent."
+        )
+    if len(names) > MAX_FILTER_PARAMS:
+        raise InputError(
+            f"params names {len(names)} parameters; at most {MAX_FILTER_PARAMS} are "
+            "allowed. Nothing was sent."
+        )
+    return tuple(names)
+
+
 @dataclass
 class _Entry:
     expires: float
@@ -204,23 +233,33 @@ class _Entry:
 
 
 class CatalogCache:
-    """Per key and filter, the catalogue for ``ttl`` seconds."""
+    """Per key and normalised filter, the catalogue for ``ttl`` seconds; at most
+    ``max_entries`` at once, the least recently used dropped first."""
 
-    def __init__(self, ttl: float, clock: Clock) -> None:
+    def __init__(self, ttl: float, clock: Clock, max_entries: int = CACHE_ENTRIES) -> None:
         self.ttl = ttl
         self.clock = clock
-        self._entries: dict[tuple[str, str, tuple[str, ...]], _Entry] = {}
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[str, str, tuple[str, ...]], _Entry] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     async def get(
-        self, gateway: GatewayClient, key_fp: str, params: tuple[str, ...] = ()
+        self, gateway: GatewayClient, key_fp: str, params: Sequence[str] | None = None
     ) -> tuple[ModelList, bool]:
         """The catalogue and whether it came from the cache."""
-        key = (key_fp, gateway.base_url, params)
+        names = normalise_params(params)
+        key = (key_fp, gateway.base_url, names)
         entry = self._entries.get(key)
         if entry and entry.expires > self.clock.now():
+            self._entries.move_to_end(key)
             return entry.models, True
-        models = await gateway.models(list(params) or None)
+        models = await gateway.models(list(names) or None)
         self._entries[key] = _Entry(self.clock.now() + self.ttl, models)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
         return models, False
 
     async def try_get(

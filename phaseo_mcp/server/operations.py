@@ -276,7 +276,7 @@ async def delete(ctx: Context, video_id: str) -> CallToolResult:
 
 async def models(ctx: Context, *, params: list[str] | None) -> CallToolResult:
     state, gateway, owner = gateway_for(ctx)
-    listing, cached = await state.catalog.get(gateway, owner.key_fp, tuple(sorted(params or [])))
+    listing, cached = await state.catalog.get(gateway, owner.key_fp, params)
     summaries = [summarize(m) for m in listing.data]
     result = ModelsResult(
         models=summaries,

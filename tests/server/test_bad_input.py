@@ -123,6 +123,10 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ("delete_video", {}, "video_id"),
     ("list_video_models", {"params": 5}, "params"),
     ("list_video_models", {"param": ["seed"]}, "param"),
+    ("list_video_models", {"params": ["seed&params=x"]}, "params"),
+    ("list_video_models", {"params": ["s" * 65]}, "params"),
+    ("list_video_models", {"params": [""]}, "params"),
+    ("list_video_models", {"params": [f"p{i}" for i in range(33)]}, "params"),
 ]
 
 
