@@ -22,6 +22,7 @@ from mcp.server.stdio import stdio_server
 
 from phaseo_mcp.config import Settings
 from phaseo_mcp.logs import configure_logging
+from phaseo_mcp.server.stdio_guard import GuardedLines
 from phaseo_mcp.server.stdio_pipes import PipeWriter, pipe_stdio
 from phaseo_mcp.server.stopping import RunningCalls
 
@@ -76,13 +77,16 @@ async def _serve_stdio(server: MCPServer, wire: list[PipeWriter]) -> None:
         except (OSError, ValueError) as exc:  # not a pair of pipes (a file, a terminal…)
             log.debug("stdio is not a pair of pipes (%s); reading in threads", exc)
             text = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
-            transport = stdio_server(stdin=_CancellableStdin(text))
+            lines = GuardedLines(aiter(_CancellableStdin(text)))
+            transport = stdio_server(stdin=cast(Any, lines))
         else:
             wire.append(stdout)
+            lines = GuardedLines(stdin)
             # stdio_server only iterates stdin and awaits stdout.write/flush: the pipe
             # adapters provide exactly that.
-            transport = stdio_server(stdin=cast(Any, stdin), stdout=cast(Any, stdout))
+            transport = stdio_server(stdin=cast(Any, lines), stdout=cast(Any, stdout))
         read, write = await stack.enter_async_context(transport)
+        lines.answer_through(write.send)
         await lowlevel.run(read, write, options)
 
 

@@ -17,23 +17,47 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from phaseo_mcp.server.stdio_guard import OversizedLine
+
 MAX_LINE_BYTES = 64 * 1024 * 1024  # one JSON-RPC message per line
+HEAD_BYTES = 4096  # kept of an over-long line, to find its id
 
 
 class PipeLines:
-    """``async for line in stdin`` over an asyncio StreamReader, as text."""
+    """``async for line in stdin`` over an asyncio StreamReader, as text. A line over the
+    reader's limit comes out as an ``OversizedLine`` (its start; the rest is skipped)."""
 
-    def __init__(self, reader: asyncio.StreamReader) -> None:
+    def __init__(self, reader: asyncio.StreamReader, limit: int = MAX_LINE_BYTES) -> None:
         self._reader = reader
+        self._limit = limit
 
     def __aiter__(self) -> PipeLines:
         return self
 
     async def __anext__(self) -> str:
-        line = await self._reader.readline()
-        if not line:
-            raise StopAsyncIteration
+        try:
+            line = await self._reader.readuntil(b"\n")
+        except asyncio.IncompleteReadError as exc:  # end of input
+            if not exc.partial:
+                raise StopAsyncIteration from None
+            line = exc.partial
+        except asyncio.LimitOverrunError as exc:
+            head = await self._reader.readexactly(min(exc.consumed, HEAD_BYTES))
+            await self._skip_line()
+            return OversizedLine(head.decode("utf-8", errors="replace"), self._limit)
         return line.decode("utf-8", errors="replace")
+
+    async def _skip_line(self) -> None:
+        """Drop the rest of an over-long line, through its newline, holding at most the
+        reader's limit in memory."""
+        while True:
+            try:
+                await self._reader.readuntil(b"\n")
+                return
+            except asyncio.LimitOverrunError as exc:
+                await self._reader.readexactly(exc.consumed)
+            except asyncio.IncompleteReadError:
+                return
 
 
 class PipeWriter:
