@@ -30,6 +30,7 @@ from phaseo_mcp.jobs.owner import Owner
 from phaseo_mcp.jobs.wait import wait_for_job
 from phaseo_mcp.logs import register_caller_secret
 from phaseo_mcp.server.app import AppState, state_of
+from phaseo_mcp.server.disconnect import stop_if_client_leaves
 from phaseo_mcp.server.owner import caller_key, owner_for
 from phaseo_mcp.server.results import (
     DeleteResult,
@@ -224,16 +225,24 @@ async def wait(ctx: Context, video_id: str, timeout_seconds: int) -> CallToolRes
     async def on_progress(value: float, message: str) -> None:
         await ctx.report_progress(value, 100.0, message)
 
-    job, exhausted = await wait_for_job(
-        video_id,
-        fetch,
-        budget_seconds=float(timeout_seconds),
-        clock=state.clock,
-        poll_floor=settings.poll_floor_seconds,
-        heartbeat=settings.heartbeat_seconds,
-        pacer=state.pacer,
-        on_progress=on_progress,
-    )
+    async with stop_if_client_leaves(ctx) as client:
+        job, exhausted = await wait_for_job(
+            video_id,
+            fetch,
+            budget_seconds=float(timeout_seconds),
+            clock=state.clock,
+            poll_floor=settings.poll_floor_seconds,
+            heartbeat=settings.heartbeat_seconds,
+            pacer=state.pacer,
+            on_progress=on_progress,
+        )
+    if client.gone:  # no one is left to read an answer; said for the log
+        return failure(
+            "The client disconnected, so the wait stopped. Call wait_for_video again.",
+            kind="unavailable",
+            next_call={"tool": "wait_for_video", "arguments": {"video_id": video_id}},
+            video_id=video_id,
+        )
     warning = await journal_status(state, owner, job)
     guidance = None
     if exhausted:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
-from phaseo_mcp.emulator import EmulatorHandle
+from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 from phaseo_mcp.server.app import build_server
 
 from helpers import (
@@ -131,6 +131,7 @@ async def test_stdio_subprocess_full_workflow_with_progress(
     emulator: EmulatorHandle, output_dir: Path, state_dir: Path
 ) -> None:
     """As a desktop client runs it: a subprocess on stdio, progress over the wire."""
+    emulator.plan_next_job(JobPlan(seconds=60))  # still running when the first wait polls
     seen: list[float] = []
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
