@@ -51,8 +51,10 @@ async def stop_if_client_leaves(ctx: Context) -> AsyncIterator[ClientWatch]:
     async with anyio.create_task_group() as tg:
 
         async def until_disconnect() -> None:
-            while (await request.receive()).get("type") != "http.disconnect":
-                pass
+            # The SDK has read the whole body before dispatching, so the next message is
+            # the disconnect; anything else is unexpected and ends the watch, not the call.
+            if (await request.receive()).get("type") != "http.disconnect":
+                return
             watch.gone = True
             log.info("request %s: the client disconnected; stopping its work", ctx.request_id)
             tg.cancel_scope.cancel()
