@@ -86,6 +86,12 @@ class RawStdio:
             while not predicate():
                 await self._arrived.wait()
 
+    async def initialize(self) -> None:
+        await self.send(INITIALIZE)
+        answer = await self.wait_answer("init")
+        assert "result" in answer, answer
+        await self.send(INITIALIZED)
+
     async def wait_answer(self, request_id: Any, timeout: float = 30.0) -> dict[str, Any]:
         await self.until(lambda: self.answer(request_id) is not None, timeout)
         found = self.answer(request_id)
@@ -110,9 +116,16 @@ def server_env(base_url: str, output_dir: Path, state_dir: Path, **extra: str) -
 
 @asynccontextmanager
 async def raw_stdio_server(
-    base_url: str, output_dir: Path, state_dir: Path, stderr: Path, **extra: str
+    base_url: str,
+    output_dir: Path,
+    state_dir: Path,
+    stderr: Path,
+    *,
+    initialize: bool = True,
+    **extra: str,
 ) -> AsyncIterator[RawStdio]:
-    """The server on stdio, initialized (legacy handshake); stderr goes to ``stderr``."""
+    """The server on stdio, initialized (legacy handshake) unless ``initialize`` is false
+    (then call :meth:`RawStdio.initialize`); stderr goes to ``stderr``."""
     with stderr.open("ab") as err:
         process = await anyio.open_process(
             [sys.executable, "-m", "phaseo_mcp"],
@@ -123,10 +136,8 @@ async def raw_stdio_server(
         raw = RawStdio(process)
         async with anyio.create_task_group() as tg:
             tg.start_soon(raw.read_forever)
-            await raw.send(INITIALIZE)
-            answer = await raw.wait_answer("init")
-            assert "result" in answer, answer
-            await raw.send(INITIALIZED)
+            if initialize:
+                await raw.initialize()
             yield raw
             tg.cancel_scope.cancel()
     finally:

@@ -33,22 +33,25 @@ async def test_over_long_line_and_invalid_json_are_answered_then_a_call_succeeds
     emulator: EmulatorHandle, output_dir: Path, state_dir: Path, tmp_path: Path
 ) -> None:
     """Over-long line → -32600 under its id; invalid JSON → -32700 with id null; JSON that is
-    no JSON-RPC request → -32600; then tools/call works on the same pipe and nothing was paid."""
+    no JSON-RPC request → -32600; then initialize and tools/call work on the same pipe, and
+    nothing was paid for the bad lines."""
     log = tmp_path / "stderr.log"
     with anyio.fail_after(120):
-        async with raw_stdio_server(emulator.base_url, output_dir, state_dir, log) as raw:
+        async with raw_stdio_server(
+            emulator.base_url, output_dir, state_dir, log, initialize=False
+        ) as raw:
             await raw.send_bytes(_oversized("huge"))
             too_long = await raw.wait_answer("huge")
             assert too_long["error"]["code"] == INVALID_REQUEST
             assert "MiB" in too_long["error"]["message"]
 
             await raw.send_bytes(b'{"jsonrpc": "2.0", "id": 7, "method": tools/list}\n')
-            await raw.until(lambda: len(raw.answers()) == 3)  # init, huge, this one
+            await raw.until(lambda: len(raw.answers()) == 2)
             parse = raw.answers()[-1]
             assert parse["id"] is None and parse["error"]["code"] == PARSE_ERROR
 
             await raw.send_bytes(b"\n   \n[1, 2, 3]\n")
-            await raw.until(lambda: len(raw.answers()) == 4)
+            await raw.until(lambda: len(raw.answers()) == 3)
             not_rpc = raw.answers()[-1]
             assert not_rpc["id"] is None and not_rpc["error"]["code"] == INVALID_REQUEST
 
@@ -56,12 +59,16 @@ async def test_over_long_line_and_invalid_json_are_answered_then_a_call_succeeds
             bad_method = await raw.wait_answer(8)
             assert bad_method["error"]["code"] == INVALID_REQUEST
 
+            await raw.initialize()
             await raw.send(tool_call(9, "create_video", SUNRISE))
             created = await raw.wait_answer(9)
+            await raw.send_bytes(b"{oops\n")  # and again after the handshake
+            await raw.until(lambda: len(raw.answers()) == 7)
+            assert raw.answers()[-1]["error"]["code"] == PARSE_ERROR
             assert raw.unparsed == []  # stdout carried only protocol lines
     assert not created["result"]["isError"], created
     assert created["result"]["structuredContent"]["video_id"]
-    assert emulator.counters["create"] == 1  # only the last call made a job
+    assert emulator.counters["create"] == 1  # only the real call made a job
     assert "Message too large" in log.read_text()
 
 
