@@ -119,8 +119,6 @@ async def test_many_clients_at_once(
     settings: Settings, emulator: EmulatorHandle, stateless: bool
 ) -> None:
     """Six clients (both eras) create and wait concurrently on one server; all finish."""
-    for _ in range(6):  # long enough that each first wait sees the job still running
-        emulator.plan_next_job(JobPlan(seconds=200))
     results: dict[int, dict[str, object]] = {}
     progress: dict[int, Progress] = {}
     for _ in range(6):  # long enough that every wait polls before the end and reports progress
