@@ -38,6 +38,21 @@ STOP_TIMEOUT = 15.0
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# A raw initialize request, for tests that speak HTTP without the MCP client.
+RAW_INITIALIZE: dict[str, object] = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"},
+    },
+}
+TOKEN_A = "tok-alpha-0123456789abcdef"
+TOKEN_B = "tok-bravo-fedcba9876543210"
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -14,7 +14,18 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from httpkit import ROOT, launch, leaves, mcp_client, serve_phaseo, server_env, terminate
+from httpkit import (
+    RAW_INITIALIZE,
+    ROOT,
+    TOKEN_A,
+    TOKEN_B,
+    launch,
+    leaves,
+    mcp_client,
+    serve_phaseo,
+    server_env,
+    terminate,
+)
 from mcp import MCPError
 
 from phaseo_mcp.config import Settings
@@ -32,18 +43,7 @@ from helpers import TEST_KEY, TOOL_NAMES, make_settings
 
 pytestmark = pytest.mark.anyio
 TOOLS = TOOL_NAMES
-TOKEN_A = "tok-alpha-0123456789abcdef"
-TOKEN_B = "tok-bravo-fedcba9876543210"
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "0"},
-    },
-}
+INIT = RAW_INITIALIZE
 MCP_HEADERS = {
     "Content-Type": "application/json",
     "Accept": "application/json, text/event-stream",

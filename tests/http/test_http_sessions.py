@@ -12,29 +12,18 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from httpkit import mcp_client, serve_phaseo
+from httpkit import RAW_INITIALIZE, TOKEN_A, TOKEN_B, mcp_client, serve_phaseo
 
 from phaseo_mcp.config import HttpLimits, Settings
 from phaseo_mcp.doctor import check_http_limits
 from phaseo_mcp.server.http import HttpOptions
 
 pytestmark = pytest.mark.anyio
-TOKEN_A = "tok-alpha-0123456789abcdef"
-TOKEN_B = "tok-bravo-fedcba9876543210"
 KEY_A = "phaseo_v1_sk_usera_aaaaaaaaaaaaaaaaaaaaaaaa01"
 KEY_B = "phaseo_v1_sk_userb_bbbbbbbbbbbbbbbbbbbbbbbb02"
 CAP = 3
 FLOOD = 12
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "flood", "version": "0"},
-    },
-}
+INIT = RAW_INITIALIZE
 MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 
 

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import anyio
-import psutil
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.types import CallToolResult
@@ -21,7 +20,7 @@ from phaseo_mcp.emulator import EmulatorConfig, EmulatorHandle
 from phaseo_mcp.jobs.fingerprint import key_fingerprint
 from phaseo_mcp.server.app import build_server
 
-from helpers import SUNRISE, TEST_KEY, call, data, make_settings, stdio_params, text
+from helpers import SUNRISE, TEST_KEY, call, data, make_settings, server_process, stdio_params, text
 
 pytestmark = [
     pytest.mark.anyio,
@@ -44,16 +43,6 @@ def in_namespace(params: StdioServerParameters, mount_script: str) -> StdioServe
     script = f'{mount_script} && exec "$@"'
     args = ["-m", "sh", "-c", script, "sh", params.command, *params.args]
     return params.model_copy(update={"command": "unshare", "args": args})
-
-
-def server_process() -> psutil.Process:
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if "phaseo_mcp" in " ".join(child.cmdline()):
-                return child
-        except psutil.NoSuchProcess:
-            continue
-    raise AssertionError("server process not found")
 
 
 def fill(folder: Path) -> Path:
