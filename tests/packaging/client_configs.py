@@ -27,12 +27,14 @@ KEY_PLACEHOLDERS = (
     "${input:phaseo-api-key}",
     "${env:PHASEO_API_KEY}",
     "${PHASEO_API_KEY}",
+    "{env:PHASEO_API_KEY}",
     "phaseo_v1_sk_REPLACE_WITH_YOUR_KEY",
 )
 TOKEN_PLACEHOLDERS = (
     "${input:phaseo-mcp-token}",
     "${env:PHASEO_MCP_TOKEN}",
     "${PHASEO_MCP_TOKEN}",
+    "{env:PHASEO_MCP_TOKEN}",
     "REPLACE_WITH_YOUR_MCP_TOKEN",
 )
 URL_PLACEHOLDERS = ("${PHASEO_MCP_URL:-http://127.0.0.1:8000/mcp}",)
@@ -57,6 +59,12 @@ CLIENT_FILES: dict[str, str] = {
     "codex.config.toml": "codex",
     "codex.checkout.config.toml": "codex",
     "codex.http.config.toml": "codex",
+    "gemini.settings.json": "gemini",
+    "gemini.checkout.settings.json": "gemini",
+    "gemini.http.settings.json": "gemini",
+    "opencode.json": "opencode",
+    "opencode.checkout.json": "opencode",
+    "opencode.http.json": "opencode",
 }
 STDIO_FILES = sorted(name for name in CLIENT_FILES if ".http." not in name)
 HTTP_FILES = sorted(name for name in CLIENT_FILES if ".http." in name)
@@ -97,6 +105,8 @@ def server_block(name: str) -> dict[str, Any]:
         servers = data["servers"]
     elif client == "codex":
         servers = data["mcp_servers"]
+    elif client == "opencode":
+        servers = data["mcp"]
     else:
         servers = data["mcpServers"]
     assert list(servers) == [SERVER_NAME], f"{name}: expected exactly one server named phaseo"
@@ -107,6 +117,9 @@ def server_block(name: str) -> dict[str, Any]:
 
 def stdio_entry(name: str) -> StdioEntry:
     block = server_block(name)
+    if CLIENT_FILES[name] == "opencode":  # one list: command then arguments; "environment"
+        command, *args = block["command"]
+        return StdioEntry(name, command, args, dict(block.get("environment", {})))
     return StdioEntry(
         source=name,
         command=block["command"],
@@ -130,7 +143,8 @@ def http_entry(name: str) -> HttpEntry:
     if client == "codex":
         headers = {"Authorization": "Bearer ${env:" + block["bearer_token_env_var"] + "}"}
         return HttpEntry(name, block["url"], headers)
-    url = block.get("serverUrl") if client == "windsurf" else block.get("url")
+    url_field = {"windsurf": "serverUrl", "gemini": "httpUrl"}.get(client, "url")
+    url = block.get(url_field)
     assert isinstance(url, str), f"{name}: no URL"
     return HttpEntry(name, url, dict(block.get("headers", {})))
 
