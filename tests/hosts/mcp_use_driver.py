@@ -1,0 +1,81 @@
+"""Drive one ``mcpServers`` config file with mcp-use; runs in mcp-use's own venv.
+
+    python mcp_use_driver.py CONFIG.json SERVER_NAME list|full REPORT.json
+
+Loads the file with ``MCPClient.from_config_file`` (as given: the test only fills in what the
+configs README tells a user to edit), connects, lists the tools and, for ``full``, runs
+create_video -> wait_for_video (until terminal, bounded) -> download_video. Writes one JSON
+object to REPORT.json (mcp-use logs to stdout): the tool names and each call's text and
+structured content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+from typing import Any
+
+from mcp_use import MCPClient
+
+CREATE = {
+    "model": "google/veo-3.1-lite",
+    "prompt": "A paper boat drifting on a pond, seen from above",
+    "duration": 8,
+    "aspect_ratio": "16:9",
+}
+MAX_WAITS = 20
+CALL_TIMEOUT = 120.0
+
+
+def _result(result: Any) -> dict[str, Any]:
+    texts = [getattr(block, "text", "") for block in result.content]
+    return {
+        "is_error": bool(result.isError),
+        "text": "\n".join(t for t in texts if t),
+        "structured": getattr(result, "structuredContent", None),
+        "content_types": [block.type for block in result.content],
+    }
+
+
+async def drive(config_path: str, name: str, action: str) -> dict[str, Any]:
+    client = MCPClient.from_config_file(config_path)
+    report: dict[str, Any] = {"servers": client.get_server_names()}
+    session = await client.create_session(name)
+    try:
+        report["connected"] = session.is_connected
+        tools = await asyncio.wait_for(session.list_tools(), CALL_TIMEOUT)
+        report["tools"] = sorted(tool.name for tool in tools)
+        if action == "full":
+            # A fresh prompt per run: the server refuses an identical create as a duplicate.
+            args = {**CREATE, "prompt": f"{CREATE['prompt']} (take {uuid.uuid4().hex[:8]})"}
+            created = _result(await session.call_tool("create_video", args))
+            report["create"] = created
+            video_id = (created["structured"] or {}).get("video_id")
+            waits = []
+            for _ in range(MAX_WAITS):
+                waited = _result(
+                    await asyncio.wait_for(
+                        session.call_tool("wait_for_video", {"video_id": video_id}), CALL_TIMEOUT
+                    )
+                )
+                waits.append(waited)
+                if waited["is_error"] or (waited["structured"] or {}).get("terminal"):
+                    break
+            report["waits"] = waits
+            report["download"] = _result(
+                await asyncio.wait_for(
+                    session.call_tool("download_video", {"video_id": video_id}), CALL_TIMEOUT
+                )
+            )
+    finally:
+        await client.close_all_sessions()
+    return report
+
+
+if __name__ == "__main__":
+    path, server, mode, out = sys.argv[1:5]
+    report = asyncio.run(drive(path, server, mode))
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(report, f)

@@ -1,0 +1,259 @@
+"""The desktop apps' files (Claude Desktop, Cursor, Windsurf, VS Code) driven end to end.
+
+Those apps cannot run here, so each shipped file is loaded by ``mcp-use`` (PyPI; its own venv
+in the hosts cache), a client library that reads the same ``mcpServers`` format. The test
+changes only what configs/README.md tells a user to edit: the checkout placeholder, the key or
+token placeholder (what the app itself expands), the URL's port, and ``PHASEO_OUTPUT_DIR``
+(plus ``PHASEO_BASE_URL``/``PHASEO_STATE_DIR``, pointed at the test's emulator) in ``env``;
+VS Code's ``servers`` format and Windsurf's ``serverUrl`` go through the README's documented
+translation. Every form connects and lists the tools; the checkout and HTTP forms of every app
+run create → wait → download, ending with an MP4 on disk (its ``ftyp`` box) or behind the
+signed URL the result's text names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from client_configs import (
+    CHECKOUT_PLACEHOLDER,
+    CLIENT_FILES,
+    CONFIGS,
+    UNFILLED,
+    fake_checkout,
+    installed_cli,
+    substitute,
+)
+from helpers import TEST_KEY, TOOL_NAMES, mp4_boxes, stop_process
+from mcpuse import DRIVER, install_mcp_remote, install_mcp_use, mcp_remote_dir, mcp_use_python
+from uvx import build_wheelhouse, install_uv, uv_binary
+
+DESKTOP_HOSTS = ("claude-desktop", "cursor", "windsurf", "vscode")
+DESKTOP_FILES = sorted(name for name, host in CLIENT_FILES.items() if host in DESKTOP_HOSTS)
+TOKEN = "desktop-test-token-0123456789"
+DEFAULT_URL = "http://127.0.0.1:8000/mcp"
+RUN_SECONDS = 240.0
+STARTUP_SECONDS = 60.0
+
+
+def form_of(name: str) -> str:
+    return "http" if ".http." in name else "checkout" if ".checkout." in name else "uvx"
+
+
+# --- what a user edits, and the documented translations ----------------------------------
+
+
+def translate_vscode(data: dict[str, Any]) -> dict[str, Any]:
+    """configs/README.md's rule: ``servers`` → ``mcpServers``, ``inputs`` and ``type`` dropped
+    (``${input:…}`` values are what VS Code prompts for, filled by ``substitute``)."""
+    servers = {
+        name: {k: v for k, v in entry.items() if k != "type"}
+        for name, entry in data["servers"].items()
+    }
+    return {"mcpServers": servers}
+
+
+def user_edits(name: str, *, checkout: Path, url: str, env: dict[str, str]) -> dict[str, Any]:
+    """The file as a user would have it after following configs/README.md."""
+    raw = (CONFIGS / name).read_text(encoding="utf-8")
+    raw = raw.replace(CHECKOUT_PLACEHOLDER, str(checkout)).replace(DEFAULT_URL, url)
+    data: dict[str, Any] = json.loads(substitute(raw, key=TEST_KEY, token=TOKEN))
+    if CLIENT_FILES[name] == "vscode":
+        data = translate_vscode(data)
+    entry = data["mcpServers"]["phaseo"]
+    if "serverUrl" in entry:  # Windsurf's spelling of url
+        entry["url"] = entry.pop("serverUrl")
+    if "command" in entry and entry["command"] != "npx":  # the server's own settings
+        entry.setdefault("env", {}).update(env)
+    expanded_by_bridge = "${PHASEO_MCP_AUTH_HEADER}"  # mcp-remote fills it from env itself
+    text = json.dumps(data).replace(expanded_by_bridge, "")
+    assert not UNFILLED.search(text), f"{name}: a placeholder is left: {data}"
+    return data
+
+
+# --- fixtures: installs, the emulator and an HTTP server, once per module ----------------
+
+
+@pytest.fixture(scope="module")
+def mcp_use() -> Path:
+    """mcp-use and the mcp-remote bridge, installed once per machine (failing loudly)."""
+    for _, ok, detail in (install_mcp_use(), install_mcp_remote()):
+        assert ok, detail
+    return mcp_use_python()
+
+
+@pytest.fixture(scope="module")
+def uv_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A HOME whose uv resolves ``uvx phaseo-mcp`` from this checkout's wheel only.
+
+    Desktop apps pass a stdio server little more than PATH and HOME, so uv's settings live
+    in the user's uv.toml, not in variables."""
+    ok, detail = install_uv()
+    assert ok, detail
+    home = tmp_path_factory.mktemp("uv-home")
+    wheels = build_wheelhouse(home / "wheels")
+    config = home / ".config" / "uv"
+    config.mkdir(parents=True)
+    (config / "uv.toml").write_text(
+        "no-index = true\n"
+        f'find-links = ["{wheels}"]\n'
+        f'cache-dir = "{home / ".cache" / "uv"}"\n'
+        'python-downloads = "never"\n',
+        encoding="utf-8",
+    )
+    return home
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _listening(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        assert proc.poll() is None, log.read_text(errors="replace")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            assert time.monotonic() < deadline, f"nothing listens on {port}"
+            time.sleep(0.1)
+
+
+def _spawn(argv: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+    _listening(proc, port, log)
+    return proc
+
+
+@pytest.fixture(scope="module")
+def emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``phaseo-mcp emulator`` on loopback; jobs finish in about 0.2 s."""
+    tmp = tmp_path_factory.mktemp("emulator")
+    port = _free_port()
+    argv = [str(installed_cli()), "emulator", "--port", str(port), "--job-seconds", "2",
+            "--time-scale", "10"]  # fmt: skip
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp)}
+    proc = _spawn(argv, env, port, tmp / "emulator.log")
+    try:
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        stop_process(proc)
+
+
+@pytest.fixture(scope="module")
+def http_url(emulator_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``phaseo-mcp serve --transport http`` with a bearer token, in front of the emulator."""
+    tmp = tmp_path_factory.mktemp("http-server")
+    port = _free_port()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp),
+        "PHASEO_API_KEY": TEST_KEY,
+        "PHASEO_BASE_URL": emulator_url,
+        "PHASEO_OUTPUT_DIR": str(tmp / "videos"),
+        "PHASEO_STATE_DIR": str(tmp / "state"),
+        "PHASEO_MCP_AUTH_TOKENS": TOKEN,
+    }
+    argv = [str(installed_cli()), "serve", "--transport", "http", "--port", str(port)]
+    proc = _spawn(argv, env, port, tmp / "server.log")
+    try:
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        stop_process(proc)
+
+
+def creates(emulator_url: str) -> int:
+    admin = emulator_url.removesuffix("/v1") + "/_emulator/counters"
+    counts: dict[str, int] = httpx.get(admin, timeout=30).json()["counts"]
+    return counts.get("create", 0)
+
+
+# --- the driver ---------------------------------------------------------------------------
+
+
+def drive(python: Path, config: dict[str, Any], tmp: Path, home: Path, action: str) -> Any:
+    """Run mcp_use_driver.py on the edited file; its JSON report."""
+    path = tmp / "config.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    env = {
+        "PATH": f"{uv_binary().parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": str(home),
+        "MCP_USE_ANONYMIZED_TELEMETRY": "false",  # loopback only
+        "npm_config_update_notifier": "false",
+        "npm_config_offline": "true",  # npx takes the pinned mcp-remote in its cwd, never the net
+    }
+    done = subprocess.run(
+        [str(python), str(DRIVER), str(path), "phaseo", action, str(tmp / "report.json")],
+        env=env,
+        cwd=mcp_remote_dir(),  # where `npx -y mcp-remote` finds the pinned bridge
+        capture_output=True,
+        timeout=RUN_SECONDS,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-4000:]
+    return json.loads((tmp / "report.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", DESKTOP_FILES)
+def test_desktop_file_drives_the_server(
+    name: str, emulator_url: str, http_url: str, mcp_use: Path, uv_home: Path, tmp_path: Path
+) -> None:
+    """Loaded by mcp-use as shipped (after the README's edits): connected, the seven tools
+    listed; checkout and HTTP forms also create → wait → download a real MP4."""
+    form = form_of(name)
+    videos = tmp_path / "videos"
+    config = user_edits(
+        name,
+        checkout=fake_checkout(tmp_path),
+        url=http_url,
+        env={
+            "PHASEO_OUTPUT_DIR": str(videos),
+            "PHASEO_BASE_URL": emulator_url,
+            "PHASEO_STATE_DIR": str(tmp_path / "state"),
+        },
+    )
+    if CLIENT_FILES[name] == "claude-desktop" and form == "http":
+        assert shutil.which("npx"), "Claude Desktop's HTTP form runs the bridge with npx"
+    action = "list" if form == "uvx" else "full"
+    before = creates(emulator_url)
+    report = drive(mcp_use, config, tmp_path, uv_home, action)
+    assert report["servers"] == ["phaseo"]
+    assert report["connected"] is True
+    assert set(report["tools"]) == TOOL_NAMES
+    if action == "list":
+        return
+    created, download = report["create"], report["download"]
+    assert not created["is_error"], created["text"]
+    assert created["structured"]["video_id"] in created["text"]
+    assert report["waits"][-1]["structured"]["status"] == "completed"
+    assert not download["is_error"], download["text"]
+    assert creates(emulator_url) == before + 1
+    files = download["structured"]["files"]
+    assert files
+    if form == "http":  # signed links by default over HTTP: the text names each whole URL
+        assert download["structured"]["mode"] == "url"
+        for link in files:
+            assert link["url"] in download["text"]
+            response = httpx.get(link["url"], timeout=30)
+            assert response.status_code == 200 and response.content[4:8] == b"ftyp"
+    else:
+        for saved in files:
+            path = Path(saved["path"])
+            assert saved["path"] in download["text"]
+            assert path.parent == videos and mp4_boxes(path)[0] == "ftyp"
