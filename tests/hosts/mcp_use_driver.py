@@ -1,12 +1,14 @@
-"""Drive one ``mcpServers`` config file with mcp-use; runs in mcp-use's own venv.
+"""Drive ``mcpServers`` config files with mcp-use; runs in mcp-use's own venv.
 
-    python mcp_use_driver.py CONFIG.json SERVER_NAME list|full REPORT.json
+    python mcp_use_driver.py PLAN.json
 
-Loads the file with ``MCPClient.from_config_file`` (as given: the test only fills in what the
-configs README tells a user to edit), connects, lists the tools and, for ``full``, runs
-create_video -> wait_for_video (until terminal, bounded) -> download_video. Writes one JSON
-object to REPORT.json (mcp-use logs to stdout): the tool names and each call's text and
-structured content.
+PLAN.json lists ``{"config": path, "server": name, "action": "list"|"full", "report": path}``
+items, run one after another in this one process (importing mcp-use takes seconds). Each file
+is loaded with ``MCPClient.from_config_file`` as given (the test only fills in what the configs
+README tells a user to edit); the client connects, lists the tools and, for ``full``, runs
+create_video -> wait_for_video (until terminal, bounded) -> download_video. Each item's report
+(JSON; mcp-use logs to stdout) holds the tool names and each call's text and structured
+content, or the error that stopped it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import traceback
 import uuid
 from typing import Any
 
@@ -74,8 +77,19 @@ async def drive(config_path: str, name: str, action: str) -> dict[str, Any]:
     return report
 
 
+async def drive_all(plan: list[dict[str, str]]) -> list[dict[str, Any]]:
+    reports = []
+    for item in plan:
+        try:
+            reports.append(await drive(item["config"], item["server"], item["action"]))
+        except Exception:  # recorded for that file's test; the next file still runs
+            reports.append({"error": traceback.format_exc()})
+    return reports
+
+
 if __name__ == "__main__":
-    path, server, mode, out = sys.argv[1:5]
-    report = asyncio.run(drive(path, server, mode))
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump(report, f)
+    with open(sys.argv[1], encoding="utf-8") as f:
+        items = json.load(f)
+    for item, report in zip(items, asyncio.run(drive_all(items)), strict=True):
+        with open(item["report"], "w", encoding="utf-8") as f:
+            json.dump(report, f)

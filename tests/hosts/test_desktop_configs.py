@@ -43,7 +43,7 @@ DESKTOP_HOSTS = ("claude-desktop", "cursor", "windsurf", "vscode")
 DESKTOP_FILES = sorted(name for name, host in CLIENT_FILES.items() if host in DESKTOP_HOSTS)
 TOKEN = "desktop-test-token-0123456789"
 DEFAULT_URL = "http://127.0.0.1:8000/mcp"
-RUN_SECONDS = 240.0
+RUN_SECONDS = 240.0  # per file
 STARTUP_SECONDS = 60.0
 
 
@@ -178,72 +178,93 @@ def http_url(emulator_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         stop_process(proc)
 
 
-def creates(emulator_url: str) -> int:
-    admin = emulator_url.removesuffix("/v1") + "/_emulator/counters"
-    counts: dict[str, int] = httpx.get(admin, timeout=30).json()["counts"]
-    return counts.get("create", 0)
+def emulator_jobs(emulator_url: str) -> dict[str, str]:
+    """video id -> status of every job the emulator holds."""
+    admin = emulator_url.removesuffix("/v1") + "/_emulator/jobs"
+    listed = httpx.get(admin, timeout=30).json()
+    jobs = listed["jobs"] if isinstance(listed, dict) else listed
+    return {job["id"]: job["status"] for job in jobs}
 
 
-# --- the driver ---------------------------------------------------------------------------
+# --- the driver: every file in one mcp-use process (importing mcp-use takes seconds) ------
 
 
-def drive(python: Path, config: dict[str, Any], tmp: Path, home: Path, action: str) -> Any:
-    """Run mcp_use_driver.py on the edited file; its JSON report."""
-    path = tmp / "config.json"
-    path.write_text(json.dumps(config), encoding="utf-8")
+@pytest.fixture(scope="module")
+def reports(
+    emulator_url: str,
+    http_url: str,
+    mcp_use: Path,
+    uv_home: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Any]:
+    """Each desktop file, edited as the README says, driven by mcp-use: name -> report.
+
+    Every form connects and lists the tools; the checkout and HTTP forms also run
+    create → wait → download (the uvx forms start the same server, only slower)."""
+    plan, reports, runs = [], {}, tmp_path_factory.mktemp("desktop-runs")
+    for name in DESKTOP_FILES:
+        run = runs / name
+        run.mkdir()
+        config = user_edits(
+            name,
+            checkout=fake_checkout(run),
+            url=http_url,
+            env={
+                "PHASEO_OUTPUT_DIR": str(run / "videos"),
+                "PHASEO_BASE_URL": emulator_url,
+                "PHASEO_STATE_DIR": str(run / "state"),
+            },
+        )
+        (run / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        action = "list" if form_of(name) == "uvx" else "full"
+        plan.append({"config": str(run / "config.json"), "server": "phaseo",
+                     "action": action, "report": str(run / "report.json")})  # fmt: skip
+    (runs / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
+    assert shutil.which("npx"), "Claude Desktop's HTTP form runs the mcp-remote bridge with npx"
     env = {
         "PATH": f"{uv_binary().parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "HOME": str(home),
+        "HOME": str(uv_home),
         "MCP_USE_ANONYMIZED_TELEMETRY": "false",  # loopback only
         "npm_config_update_notifier": "false",
         "npm_config_offline": "true",  # npx takes the pinned mcp-remote in its cwd, never the net
     }
     done = subprocess.run(
-        [str(python), str(DRIVER), str(path), "phaseo", action, str(tmp / "report.json")],
+        [str(mcp_use), str(DRIVER), str(runs / "plan.json")],
         env=env,
         cwd=mcp_remote_dir(),  # where `npx -y mcp-remote` finds the pinned bridge
         capture_output=True,
-        timeout=RUN_SECONDS,
+        timeout=RUN_SECONDS * len(plan),
         check=False,
     )
     assert done.returncode == 0, done.stderr.decode(errors="replace")[-4000:]
-    return json.loads((tmp / "report.json").read_text(encoding="utf-8"))
+    for name, item in zip(DESKTOP_FILES, plan, strict=True):
+        reports[name] = json.loads(Path(item["report"]).read_text(encoding="utf-8"))
+        reports[name]["videos"] = str(runs / name / "videos")
+    return reports
 
 
 @pytest.mark.parametrize("name", DESKTOP_FILES)
 def test_desktop_file_drives_the_server(
-    name: str, emulator_url: str, http_url: str, mcp_use: Path, uv_home: Path, tmp_path: Path
+    name: str, reports: dict[str, Any], emulator_url: str
 ) -> None:
     """Loaded by mcp-use as shipped (after the README's edits): connected, the seven tools
     listed; checkout and HTTP forms also create → wait → download a real MP4."""
-    form = form_of(name)
-    videos = tmp_path / "videos"
-    config = user_edits(
-        name,
-        checkout=fake_checkout(tmp_path),
-        url=http_url,
-        env={
-            "PHASEO_OUTPUT_DIR": str(videos),
-            "PHASEO_BASE_URL": emulator_url,
-            "PHASEO_STATE_DIR": str(tmp_path / "state"),
-        },
-    )
-    if CLIENT_FILES[name] == "claude-desktop" and form == "http":
-        assert shutil.which("npx"), "Claude Desktop's HTTP form runs the bridge with npx"
-    action = "list" if form == "uvx" else "full"
-    before = creates(emulator_url)
-    report = drive(mcp_use, config, tmp_path, uv_home, action)
+    report = reports[name]
+    assert "error" not in report, report.get("error")
     assert report["servers"] == ["phaseo"]
     assert report["connected"] is True
     assert set(report["tools"]) == TOOL_NAMES
-    if action == "list":
+    form = form_of(name)
+    if form == "uvx":
+        assert "create" not in report
         return
     created, download = report["create"], report["download"]
     assert not created["is_error"], created["text"]
-    assert created["structured"]["video_id"] in created["text"]
+    video_id = created["structured"]["video_id"]
+    assert video_id in created["text"]
     assert report["waits"][-1]["structured"]["status"] == "completed"
+    assert emulator_jobs(emulator_url)[video_id] == "completed"
     assert not download["is_error"], download["text"]
-    assert creates(emulator_url) == before + 1
     files = download["structured"]["files"]
     assert files
     if form == "http":  # signed links by default over HTTP: the text names each whole URL
@@ -256,4 +277,12 @@ def test_desktop_file_drives_the_server(
         for saved in files:
             path = Path(saved["path"])
             assert saved["path"] in download["text"]
-            assert path.parent == videos and mp4_boxes(path)[0] == "ftyp"
+            assert str(path.parent) == report["videos"] and mp4_boxes(path)[0] == "ftyp"
+
+
+def test_each_full_run_made_exactly_one_job(reports: dict[str, Any], emulator_url: str) -> None:
+    """One create per create → wait → download run, none from connecting or listing."""
+    full = [name for name in DESKTOP_FILES if form_of(name) != "uvx"]
+    made = {reports[name]["create"]["structured"]["video_id"] for name in full}
+    assert len(made) == len(full)
+    assert set(emulator_jobs(emulator_url)) == made
