@@ -1,11 +1,16 @@
-"""``mcp-use`` (PyPI), a client library that reads the ``mcpServers`` files of desktop apps that
+"""Python-side hosts, each in its own venv in the hosts cache.
+
+``mcp-use`` (PyPI), a client library that reads the ``mcpServers`` files of desktop apps that
 cannot run here (Claude Desktop, Cursor, Windsurf), in its own venv in the hosts cache: it pins
 an older ``mcp`` than ours. Also ``mcp-remote``, the stdio bridge Claude Desktop's HTTP file runs
 with ``npx -y mcp-remote``; npx finds it in the ``node_modules`` of its working directory.
+And ``fast-agent`` (PyPI ``fast-agent-mcp``), a host program whose ``passthrough`` model makes
+deterministic tool calls; it needs Python >= 3.13, found where one is installed.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import subprocess
@@ -16,6 +21,7 @@ from hostcache import NPM_ENV, cache_root
 
 MCP_USE_VERSION = "1.7.1"
 MCP_REMOTE_VERSION = "0.1.38"
+FAST_AGENT_VERSION = "0.10.48"
 DRIVER = Path(__file__).with_name("mcp_use_driver.py")
 
 
@@ -79,8 +85,54 @@ def install_mcp_remote(timeout: float = 600) -> tuple[str, bool, str]:
     return "mcp-remote", True, ""
 
 
+def python313() -> Path | None:
+    """A Python >= 3.13 interpreter on this machine (PATH, pyenv, /usr), or None."""
+    candidates = [shutil.which(f"python3.{minor}") for minor in (13, 14)]
+    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[3-9]*/bin/python3")))
+    candidates += ["/usr/bin/python3.13", "/usr/local/bin/python3.13"]
+    for candidate in candidates:
+        if not candidate or not Path(candidate).exists():
+            continue
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print(sys.version_info >= (3, 13))"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        if probe.stdout.strip() == "True":  # a pyenv shim for another version says otherwise
+            return Path(candidate)
+    return None
+
+
+def fast_agent_dir() -> Path:
+    return cache_root() / f"fast-agent@{FAST_AGENT_VERSION}"
+
+
+def fast_agent_binary() -> Path:
+    return fast_agent_dir() / "bin" / "fast-agent"
+
+
+def install_fast_agent(timeout: float = 900) -> tuple[str, bool, str]:
+    target = fast_agent_dir()
+    if (target / ".complete").exists():
+        return "fast-agent", True, ""
+    python = python313()
+    if python is None:
+        return "fast-agent", False, "no Python >= 3.13 on this machine"
+    # Built in place (its console script's shebang names this folder); the marker says whole.
+    shutil.rmtree(target, ignore_errors=True)
+    subprocess.run([str(python), "-m", "venv", str(target)], check=True, timeout=300)
+    proc = subprocess.run(
+        [str(target / "bin" / "python"), "-m", "pip", "install", "-q",
+         f"fast-agent-mcp=={FAST_AGENT_VERSION}"],
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        return "fast-agent", False, (proc.stdout + proc.stderr)[-2000:]
+    (target / ".complete").touch()
+    return "fast-agent", True, ""
+
+
 def install_all() -> list[tuple[str, bool, str]]:
-    return [install_mcp_use(), install_mcp_remote()]
+    return [install_mcp_use(), install_mcp_remote(), install_fast_agent()]
 
 
 if __name__ == "__main__":

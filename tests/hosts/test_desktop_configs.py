@@ -16,9 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,12 +30,12 @@ from client_configs import (
     CONFIGS,
     UNFILLED,
     fake_checkout,
-    installed_cli,
     substitute,
 )
-from helpers import TEST_KEY, TOOL_NAMES, mp4_boxes, stop_process
+from helpers import TEST_KEY, TOOL_NAMES, mp4_boxes
+from local_servers import emulator, emulator_jobs, http_server, uvx_wheelhouse, write_uv_config
 from mcpuse import DRIVER, install_mcp_remote, install_mcp_use, mcp_remote_dir, mcp_use_python
-from uvx import build_wheelhouse, install_uv, uv_binary
+from uvx import uv_binary
 
 DESKTOP_HOSTS = ("claude-desktop", "cursor", "windsurf", "vscode")
 DESKTOP_FILES = sorted(name for name, host in CLIENT_FILES.items() if host in DESKTOP_HOSTS)
@@ -95,95 +93,22 @@ def mcp_use() -> Path:
 
 @pytest.fixture(scope="module")
 def uv_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A HOME whose uv resolves ``uvx phaseo-mcp`` from this checkout's wheel only.
-
-    Desktop apps pass a stdio server little more than PATH and HOME, so uv's settings live
-    in the user's uv.toml, not in variables."""
-    ok, detail = install_uv()
-    assert ok, detail
+    """A HOME whose uv resolves ``uvx phaseo-mcp`` from this checkout's wheel only."""
     home = tmp_path_factory.mktemp("uv-home")
-    wheels = build_wheelhouse(home / "wheels")
-    config = home / ".config" / "uv"
-    config.mkdir(parents=True)
-    (config / "uv.toml").write_text(
-        "no-index = true\n"
-        f'find-links = ["{wheels}"]\n'
-        f'cache-dir = "{home / ".cache" / "uv"}"\n'
-        'python-downloads = "never"\n',
-        encoding="utf-8",
-    )
+    write_uv_config(home, uvx_wheelhouse(home))
     return home
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _listening(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while True:
-        assert proc.poll() is None, log.read_text(errors="replace")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            assert time.monotonic() < deadline, f"nothing listens on {port}"
-            time.sleep(0.1)
-
-
-def _spawn(argv: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-    _listening(proc, port, log)
-    return proc
 
 
 @pytest.fixture(scope="module")
 def emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``phaseo-mcp emulator`` on loopback; jobs finish in about 0.2 s."""
-    tmp = tmp_path_factory.mktemp("emulator")
-    port = _free_port()
-    argv = [str(installed_cli()), "emulator", "--port", str(port), "--job-seconds", "2",
-            "--time-scale", "10"]  # fmt: skip
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp)}
-    proc = _spawn(argv, env, port, tmp / "emulator.log")
-    try:
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        stop_process(proc)
+    with emulator(tmp_path_factory.mktemp("emulator")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def http_url(emulator_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``phaseo-mcp serve --transport http`` with a bearer token, in front of the emulator."""
-    tmp = tmp_path_factory.mktemp("http-server")
-    port = _free_port()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp),
-        "PHASEO_API_KEY": TEST_KEY,
-        "PHASEO_BASE_URL": emulator_url,
-        "PHASEO_OUTPUT_DIR": str(tmp / "videos"),
-        "PHASEO_STATE_DIR": str(tmp / "state"),
-        "PHASEO_MCP_AUTH_TOKENS": TOKEN,
-    }
-    argv = [str(installed_cli()), "serve", "--transport", "http", "--port", str(port)]
-    proc = _spawn(argv, env, port, tmp / "server.log")
-    try:
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        stop_process(proc)
-
-
-def emulator_jobs(emulator_url: str) -> dict[str, str]:
-    """video id -> status of every job the emulator holds."""
-    admin = emulator_url.removesuffix("/v1") + "/_emulator/jobs"
-    listed = httpx.get(admin, timeout=30).json()
-    jobs = listed["jobs"] if isinstance(listed, dict) else listed
-    return {job["id"]: job["status"] for job in jobs}
+    with http_server(emulator_url, TOKEN, tmp_path_factory.mktemp("http-server")) as url:
+        yield url
 
 
 # --- the driver: every file in one mcp-use process (importing mcp-use takes seconds) ------

@@ -1,9 +1,9 @@
 """Read the ready-made client files in ``configs/`` into one shape the tests can run.
 
 Each client spells the same thing differently (``mcpServers`` vs ``servers``, ``url`` vs
-``serverUrl``, ``${env:X}`` vs ``${X}`` vs ``${input:x}``, TOML for Codex). This module knows
-those spellings, and how to replace each file's placeholders with test values, so a test can
-launch exactly what a user would paste.
+``serverUrl``, ``${env:X}`` vs ``${X}`` vs ``${input:x}``, TOML for Codex, YAML for
+fast-agent). This module knows those spellings, and how to replace each file's placeholders
+with test values, so a test can launch exactly what a user would paste.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = REPO_ROOT / "configs"
@@ -65,6 +67,9 @@ CLIENT_FILES: dict[str, str] = {
     "opencode.json": "opencode",
     "opencode.checkout.json": "opencode",
     "opencode.http.json": "opencode",
+    "fastagent.config.yaml": "fast-agent",
+    "fastagent.checkout.config.yaml": "fast-agent",
+    "fastagent.http.config.yaml": "fast-agent",
 }
 STDIO_FILES = sorted(name for name in CLIENT_FILES if ".http." not in name)
 HTTP_FILES = sorted(name for name in CLIENT_FILES if ".http." in name)
@@ -92,6 +97,10 @@ def load(name: str) -> dict[str, Any]:
     path = CONFIGS / name
     if name.endswith(".toml"):
         return tomllib.loads(path.read_text(encoding="utf-8"))
+    if name.endswith(".yaml"):
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert isinstance(loaded, dict)
+        return loaded
     data = json.loads(path.read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     return data
@@ -107,6 +116,8 @@ def server_block(name: str) -> dict[str, Any]:
         servers = data["mcp_servers"]
     elif client == "opencode":
         servers = data["mcp"]
+    elif client == "fast-agent":
+        servers = data["mcp"]["servers"]
     else:
         servers = data["mcpServers"]
     assert list(servers) == [SERVER_NAME], f"{name}: expected exactly one server named phaseo"
