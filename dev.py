@@ -129,6 +129,8 @@ def demo() -> int:
 def test(pytest_args: list[str]) -> int:
     ensure_venv("dev")
     ensure_system_tools()
+    # mcp-use (and mcp-remote), which drive the desktop apps' files: once per machine.
+    run(PY, ROOT / "tests" / "hosts" / "mcpuse.py", check=False, cwd=ROOT / "tests" / "hosts")
     env = {**os.environ, "PHASEO_MCP_CACHE": str(CACHE)}
     for step in (
         [BIN / "ruff", "check", "."],

@@ -1,8 +1,12 @@
-"""Figure 5: what the server costs a model's context — tools/list and a typical status result.
+"""Figure 5: what the server costs a model's context — tools/list, a typical status result,
+and a download result per output.
 
 Sizes are the bytes of the JSON-RPC answers exactly as they came off the server's stdout
 (tokens ≈ bytes / 4). The status result is for a job in progress (the common case while
-waiting); a completed job's result is reported alongside.
+waiting); a completed job's result is reported alongside. The download result is split into
+its text content (what every host shows the model: each whole path or signed URL) and its
+structuredContent (what some hosts show instead), per output, for jobs of 1 and 4 outputs
+in both modes.
 """
 
 from __future__ import annotations
@@ -23,6 +27,47 @@ def _call(request_id: int, name: str, arguments: dict[str, Any]) -> dict[str, An
             "params": {"name": name, "arguments": arguments}}  # fmt: skip
 
 
+def _download_sizes(session: Any, request_id: int, video_id: str, mode: str) -> dict[str, int]:
+    session.send(_call(request_id, "download_video", {"video_id": video_id, "mode": mode}))
+    line = session.read_response(request_id)
+    result = json.loads(line)["result"]
+    if result.get("isError"):
+        raise RuntimeError(f"download failed: {line[:300]!r}")
+    texts = [b["text"] for b in result["content"] if b["type"] == "text"]
+    return {
+        "outputs": len(result["structuredContent"]["files"]),
+        "line_bytes": len(line),
+        "text_bytes": sum(len(t.encode()) for t in texts),
+        "json_bytes": len(json.dumps(result["structuredContent"], separators=(",", ":"))),
+    }
+
+
+def measure_downloads(emu: EmulatorProcess, session: Any) -> dict[str, dict[str, float]]:
+    """Per-output text and structuredContent bytes of download_video results."""
+    sizes: dict[str, dict[str, float]] = {}
+    request_id = 100
+    for outputs in (1, 4):
+        emu.plan(seconds=0.01)
+        args = {"model": "google/veo-3.1", "prompt": "benchmark clip", "duration": 4,
+                "sample_count": outputs}  # fmt: skip
+        session.send(_call(request_id, "create_video", args))
+        created = json.loads(session.read_response(request_id))["result"]
+        video_id = created["structuredContent"]["video_id"]
+        emu.command("advance", seconds=10)
+        for mode in ("url", "file"):
+            request_id += 1
+            m = _download_sizes(session, request_id, video_id, mode)
+            if m["outputs"] != outputs:
+                raise RuntimeError(f"expected {outputs} outputs, got {m['outputs']}")
+            sizes[f"{mode}_{outputs}"] = {
+                "text_bytes_per_output": m["text_bytes"] / outputs,
+                "json_bytes_per_output": m["json_bytes"] / outputs,
+                "line_bytes": m["line_bytes"],
+            }
+        request_id += 1
+    return sizes
+
+
 def measure(log: IO[str]) -> dict[str, Any]:
     with workdir("footprint") as wd, EmulatorProcess.run(log=log, job_seconds=1000) as emu:
         emu.plan(seconds=1000)
@@ -38,6 +83,7 @@ def measure(log: IO[str]) -> dict[str, Any]:
             running_line = session.read_response(3)
             session.send(_call(4, "get_video_status", {"video_id": done}))
             done_line = session.read_response(4)
+            downloads = measure_downloads(emu, session)
     tools = json.loads(tools_line)["result"]["tools"]
     status = json.loads(running_line)["result"]
     if status.get("isError") or status["structuredContent"]["status"] != "processing":
@@ -51,6 +97,7 @@ def measure(log: IO[str]) -> dict[str, Any]:
             json.dumps(status["structuredContent"], separators=(",", ":"))
         ),
         "status_completed_bytes": len(done_line),
+        "downloads": downloads,
     }
 
 
@@ -88,4 +135,27 @@ async def run(quick: bool, log: IO[str]) -> list[Figure]:
                 for k in ("status_bytes", "status_structured_bytes", "status_completed_bytes")
             },  # fmt: skip
         ),
+        _download_figure(m["downloads"]),
     ]
+
+
+def _download_figure(d: dict[str, dict[str, float]]) -> Figure:
+    def row(key: str) -> str:
+        return (
+            f"text {d[key]['text_bytes_per_output']:.0f} + JSON "
+            f"{d[key]['json_bytes_per_output']:.0f} B/output"
+        )
+
+    url4 = d["url_4"]
+    return Figure(
+        key="download_result_size",
+        name="download_video result size per output",
+        measured=(
+            f"signed links: {row('url_1')} (1 output), {row('url_4')} (4 outputs); saved "
+            f"files: {row('file_1')}, {row('file_4')}; ratio text / JSON, 4 links"
+        ),
+        ratio=url4["text_bytes_per_output"] / url4["json_bytes_per_output"],
+        target="informational (text names every whole path or URL)",
+        met=None,
+        details=d,
+    )

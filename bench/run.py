@@ -43,6 +43,7 @@ EXPECTED_KEYS = (
     "many_agents",
     "tools_list_size",
     "status_result_size",
+    "download_result_size",
 )
 
 

@@ -5,25 +5,37 @@
 #   PHASEO_API_KEY=phaseo_v1_sk_... PHASEO_MCP_CHECKOUT=$PWD sh configs/claude-code.sh checkout
 #   PHASEO_MCP_TOKEN=... sh configs/claude-code.sh http                  # a running HTTP server
 #
-# Each form runs exactly one `claude mcp add`. Remove with: claude mcp remove phaseo -s user
-# Check with: claude mcp list, then /mcp inside Claude Code. Set MCP_TOOL_TIMEOUT=120000
-# before `claude` if you raise wait_for_video's budget above 60 s.
+# The stdio forms also store PHASEO_OUTPUT_DIR, PHASEO_STATE_DIR, PHASEO_BASE_URL,
+# PHASEO_MAX_COST_USD and PHASEO_LOG_LEVEL when they are set in the shell running this script.
+#
+# Each form runs exactly one `claude mcp add`. The server name comes before --env/--header:
+# both options take several values and would swallow a name written after them.
+# Remove with: claude mcp remove phaseo -s user
+# Check with: claude mcp get phaseo (says "Connected"), then /mcp inside Claude Code.
+# Set MCP_TOOL_TIMEOUT=120000 before `claude` if you raise wait_for_video's budget above 60 s.
 set -eu
 
 form="${1:-uvx}"
 name="${PHASEO_MCP_NAME:-phaseo}"
 
+stdio() {  # "$@" is "-- <command> [args]"; the --env options go in front of it
+  for var in PHASEO_LOG_LEVEL PHASEO_MAX_COST_USD PHASEO_BASE_URL PHASEO_STATE_DIR \
+    PHASEO_OUTPUT_DIR; do
+    eval "value=\${$var:-}"
+    if [ -n "$value" ]; then
+      set -- --env "$var=$value" "$@"
+    fi
+  done
+  set -- --env "PHASEO_API_KEY=${PHASEO_API_KEY:?export PHASEO_API_KEY first}" "$@"
+  claude mcp add --transport stdio --scope user "$name" "$@"
+}
+
 case "$form" in
   uvx)
-    claude mcp add --transport stdio --scope user \
-      --env "PHASEO_API_KEY=${PHASEO_API_KEY:?export PHASEO_API_KEY first}" \
-      "$name" -- uvx phaseo-mcp
+    stdio -- uvx phaseo-mcp
     ;;
   checkout)
-    checkout="${PHASEO_MCP_CHECKOUT:-/path/to/phaseo-mcp}"
-    claude mcp add --transport stdio --scope user \
-      --env "PHASEO_API_KEY=${PHASEO_API_KEY:?export PHASEO_API_KEY first}" \
-      "$name" -- "$checkout/.venv/bin/phaseo-mcp"
+    stdio -- "${PHASEO_MCP_CHECKOUT:-/path/to/phaseo-mcp}/.venv/bin/phaseo-mcp"
     ;;
   http)
     claude mcp add --transport http --scope user \

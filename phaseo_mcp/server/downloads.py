@@ -30,6 +30,7 @@ from phaseo_mcp.server.results import (
     guidance_for,
     success,
 )
+from phaseo_mcp.server.texts import summarize_download
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,6 @@ async def download(
                     expires_at=to_iso(to_unix(minted.expires_at)),
                 )
             )
-        text = f"{len(files)} signed link(s) for {video_id}; they expire at {files[0].expires_at}."
         guide = "Hand the url(s) to the user before they expire; call again for fresh links."
     else:
         assert root is not None
@@ -146,16 +146,12 @@ async def download(
                 )
             )
         notes = " ".join(dict.fromkeys(f.note for f in files if f.note))
-        text = "Saved " + ", ".join(f"{f.path} ({f.bytes} bytes)" for f in files)
-        text += f". {notes}" if notes else ""
         guide = "Give the user the saved path(s); the video is verified and complete."
         guide += f" {notes}" if notes else ""
     result = DownloadResult(
         video_id=video_id, mode=mode, files=files, next_step=guide, warning=warning
     )
-    if warning:
-        text = f"{text}. Warning: {warning}"
-    return success(result, text, links)
+    return success(result, summarize_download(result), links)
 
 
 async def _save_one(

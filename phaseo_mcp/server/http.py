@@ -146,12 +146,13 @@ def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
     verifier = StaticTokenVerifier(options.tokens) if options.tokens else None
     auth = None
     if verifier is not None:
-        base = f"http://{url_host(options.host)}:{options.port}"
+        # No resource_server_url: there is no OAuth authorization server, so the SDK must not
+        # publish protected-resource metadata naming one (clients would then try to register
+        # with it and fail); a refused request gets a plain "WWW-Authenticate: Bearer" instead.
         auth = AuthSettings(
-            issuer_url=base,
-            resource_server_url=f"{base}{options.path}",
+            issuer_url=f"http://{url_host(options.host)}:{options.port}",
+            resource_server_url=None,
             required_scopes=[],
-            validate_token_resource=False,
         )
     running = RunningCalls()
     server = build_server(settings, token_verifier=verifier, auth=auth, running=running)

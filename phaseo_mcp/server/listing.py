@@ -21,6 +21,7 @@ from phaseo_mcp.jobs.owner import Owner
 from phaseo_mcp.jobs.reconcile import Reconciliation, Unresolved, compare, reconcile
 from phaseo_mcp.server.operations import gateway_for, journal_status
 from phaseo_mcp.server.results import JobSummary, ListResult, success
+from phaseo_mcp.server.texts import summarize_list
 
 if TYPE_CHECKING:
     from phaseo_mcp.jobs.journal import JobRecord, Journal
@@ -89,10 +90,7 @@ async def list_jobs(ctx: Context, *, statuses: Sequence[str] | None, limit: int)
         warning=warning,
         next_step="Pick a job and call wait_for_video or download_video with its video_id.",
     )
-    text = f"{len(result.videos)} job(s)." + ("" if reachable else " From the local journal only.")
-    if warning:
-        text += f" Warning: {warning}"
-    return success(result, text)
+    return success(result, summarize_list(result))
 
 
 async def _reconcile(

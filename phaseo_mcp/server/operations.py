@@ -39,9 +39,9 @@ from phaseo_mcp.server.results import (
     NextCall,
     failure,
     success,
-    summarize_video,
     video_result,
 )
+from phaseo_mcp.server.texts import summarize_models, summarize_video
 
 log = logging.getLogger(__name__)
 
@@ -292,6 +292,4 @@ async def models(ctx: Context, *, params: list[str] | None) -> CallToolResult:
         cached=cached,
         next_step="Call create_video with one of these model ids and only its listed values.",
     )
-    return success(
-        result, f"{len(summaries)} video model(s): " + ", ".join(s.id for s in summaries)
-    )
+    return success(result, summarize_models(result))

@@ -1,9 +1,8 @@
-"""What the tools return: output models, ``next_step``/``next_call`` guidance, short text
-summaries, and the one place where errors become ``isError`` results."""
+"""What the tools return: output models, ``next_step``/``next_call`` guidance, and the one
+place where errors become ``isError`` results (the text summaries are in ``texts``)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from mcp.types import CallToolResult, ContentBlock, TextContent
@@ -13,8 +12,8 @@ from phaseo_mcp.errors import FailureKind, PhaseoError
 from phaseo_mcp.gateway.models import Job, JobFailureKind, VideoStatus
 from phaseo_mcp.jobs.catalog import ModelSummary
 from phaseo_mcp.logs import for_result
+from phaseo_mcp.server.texts import clip, compact_json
 
-MAX_SUMMARY_CHARS = 500
 ASSET_FIELDS = {"mime_type", "bytes", "sha256", "width", "height", "duration_seconds"}
 
 
@@ -148,7 +147,7 @@ def guidance_for(job: Job) -> Guidance:
             ),
             next_call=NextCall(tool="get_video_status", arguments={"video_id": vid}),
         )
-    reason = job.failure_message or "no reason given"
+    reason = clip(job.failure_message or "no reason given")
     steps = {
         "content_refused": (
             f"The provider's safety filter refused this video ({reason}). Do not retry the same "
@@ -204,18 +203,9 @@ def video_result(job: Job, **extra: Any) -> VideoResult:
     )
 
 
-def summarize_video(r: VideoResult) -> str:
-    progress = f" {r.progress:.0f}%" if r.progress is not None and not r.terminal else ""
-    cost = f", cost ${r.cost_usd:.2f}" if r.cost_usd is not None else ""
-    if r.estimated_cost_usd is not None and r.cost_usd is None:
-        cost = f", estimated ${r.estimated_cost_usd:.2f}"
-    head = f"{r.video_id}: {r.status}{progress}{cost}."
-    warning = f" Warning: {r.warning}" if r.warning else ""
-    return f"{head}{warning} {r.next_step}"[:MAX_SUMMARY_CHARS]
-
-
 def success(model: BaseModel, text: str, extra: list[ContentBlock] | None = None) -> CallToolResult:
-    content: list[ContentBlock] = [TextContent(type="text", text=text[:MAX_SUMMARY_CHARS])]
+    """``text`` goes out whole: its producer shortens only the free-text parts (see clip)."""
+    content: list[ContentBlock] = [TextContent(type="text", text=text)]
     return CallToolResult(
         content=content + (extra or []),
         structured_content=model.model_dump(mode="json"),
@@ -264,7 +254,3 @@ def describe_validation(exc: ValidationError, what: str) -> str:
         message = err["msg"].removeprefix("Value error, ")
         lines.append(f"{where}: {message}" if where else message)
     return f"Invalid {what}: " + "; ".join(lines) + ". Nothing was sent to the gateway."
-
-
-def compact_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str)

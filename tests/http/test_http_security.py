@@ -88,8 +88,29 @@ async def test_missing_or_wrong_token_gets_401_with_www_authenticate(
     challenge = response.headers["www-authenticate"]
     assert challenge.startswith("Bearer ")
     assert 'error="invalid_token"' in challenge
-    assert "resource_metadata=" in challenge
+    assert "resource_metadata" not in challenge, "no OAuth server exists to point at"
     assert TOKEN_A not in response.text and TOKEN_A not in challenge
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/.well-known/oauth-protected-resource",
+        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+        "/register",
+    ],
+)
+async def test_no_oauth_metadata_is_advertised(offline_settings: Settings, path: str) -> None:
+    """Bearer tokens are static: no discovery document sends clients to a non-existent AS."""
+    async with serve_phaseo(offline_settings, tokens=[TOKEN_A]) as served:
+        base = served.url.removesuffix("/mcp")
+        async with httpx.AsyncClient(timeout=15) as http:
+            response = await http.get(base + path)
+            registered = await http.post(base + path, json={"redirect_uris": ["http://x/cb"]})
+    assert response.status_code == 404, response.text
+    assert registered.status_code in (404, 405)
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])

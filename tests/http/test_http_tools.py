@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import anyio
+import httpx
 import pytest
 from httpkit import Progress, create, mcp_client, serve_phaseo, wait_done
 
@@ -52,6 +53,30 @@ async def test_create_wait_download_with_progress_over_http(
     assert list(output_dir.iterdir()) == []
     assert emulator.counters["create"] == 1
     assert emulator.counters["content"] == 0
+
+
+async def test_http_download_text_holds_each_whole_signed_url(
+    settings: Settings, emulator: EmulatorHandle, output_dir: Path
+) -> None:
+    """Over HTTP (url mode), the text names every signed URL whole, and each one works."""
+    async with serve_phaseo(settings) as served:
+        with anyio.fail_after(60):
+            async with mcp_client(served.url, "legacy") as client:
+                job = await create(client, model="google/veo-3.1", duration=4, sample_count=4)
+                await wait_done(client, job["video_id"])
+                saved = await client.call_tool("download_video", {"video_id": job["video_id"]})
+    assert not saved.is_error, text(saved)
+    words = text(saved)
+    links = data(saved)["files"]
+    assert data(saved)["mode"] == "url" and len(links) == 4 and len(words) > 500
+    async with httpx.AsyncClient(timeout=30) as http:
+        for link in links:
+            line = f"- output {link['index']}: {link['url']} (expires {link['expires_at']}"
+            assert line in words
+            shown = words.split(f"- output {link['index']}: ", 1)[1].split(" ", 1)[0]
+            response = await http.get(shown)  # the URL exactly as the model reads it
+            assert response.status_code == 200 and response.content[4:8] == b"ftyp"
+    assert list(output_dir.iterdir()) == []
 
 
 async def test_server_files_makes_download_save_on_the_server(

@@ -1,9 +1,9 @@
 """Read the ready-made client files in ``configs/`` into one shape the tests can run.
 
 Each client spells the same thing differently (``mcpServers`` vs ``servers``, ``url`` vs
-``serverUrl``, ``${env:X}`` vs ``${X}`` vs ``${input:x}``, TOML for Codex). This module knows
-those spellings, and how to replace each file's placeholders with test values, so a test can
-launch exactly what a user would paste.
+``serverUrl``, ``${env:X}`` vs ``${X}`` vs ``${input:x}``, TOML for Codex, YAML for
+fast-agent). This module knows those spellings, and how to replace each file's placeholders
+with test values, so a test can launch exactly what a user would paste.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = REPO_ROOT / "configs"
 SERVER_NAME = "phaseo"
@@ -27,12 +29,14 @@ KEY_PLACEHOLDERS = (
     "${input:phaseo-api-key}",
     "${env:PHASEO_API_KEY}",
     "${PHASEO_API_KEY}",
+    "{env:PHASEO_API_KEY}",
     "phaseo_v1_sk_REPLACE_WITH_YOUR_KEY",
 )
 TOKEN_PLACEHOLDERS = (
     "${input:phaseo-mcp-token}",
     "${env:PHASEO_MCP_TOKEN}",
     "${PHASEO_MCP_TOKEN}",
+    "{env:PHASEO_MCP_TOKEN}",
     "REPLACE_WITH_YOUR_MCP_TOKEN",
 )
 URL_PLACEHOLDERS = ("${PHASEO_MCP_URL:-http://127.0.0.1:8000/mcp}",)
@@ -57,6 +61,15 @@ CLIENT_FILES: dict[str, str] = {
     "codex.config.toml": "codex",
     "codex.checkout.config.toml": "codex",
     "codex.http.config.toml": "codex",
+    "gemini.settings.json": "gemini",
+    "gemini.checkout.settings.json": "gemini",
+    "gemini.http.settings.json": "gemini",
+    "opencode.json": "opencode",
+    "opencode.checkout.json": "opencode",
+    "opencode.http.json": "opencode",
+    "fastagent.config.yaml": "fast-agent",
+    "fastagent.checkout.config.yaml": "fast-agent",
+    "fastagent.http.config.yaml": "fast-agent",
 }
 STDIO_FILES = sorted(name for name in CLIENT_FILES if ".http." not in name)
 HTTP_FILES = sorted(name for name in CLIENT_FILES if ".http." in name)
@@ -84,6 +97,10 @@ def load(name: str) -> dict[str, Any]:
     path = CONFIGS / name
     if name.endswith(".toml"):
         return tomllib.loads(path.read_text(encoding="utf-8"))
+    if name.endswith(".yaml"):
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert isinstance(loaded, dict)
+        return loaded
     data = json.loads(path.read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     return data
@@ -97,6 +114,10 @@ def server_block(name: str) -> dict[str, Any]:
         servers = data["servers"]
     elif client == "codex":
         servers = data["mcp_servers"]
+    elif client == "opencode":
+        servers = data["mcp"]
+    elif client == "fast-agent":
+        servers = data["mcp"]["servers"]
     else:
         servers = data["mcpServers"]
     assert list(servers) == [SERVER_NAME], f"{name}: expected exactly one server named phaseo"
@@ -107,6 +128,9 @@ def server_block(name: str) -> dict[str, Any]:
 
 def stdio_entry(name: str) -> StdioEntry:
     block = server_block(name)
+    if CLIENT_FILES[name] == "opencode":  # one list: command then arguments; "environment"
+        command, *args = block["command"]
+        return StdioEntry(name, command, args, dict(block.get("environment", {})))
     return StdioEntry(
         source=name,
         command=block["command"],
@@ -130,7 +154,8 @@ def http_entry(name: str) -> HttpEntry:
     if client == "codex":
         headers = {"Authorization": "Bearer ${env:" + block["bearer_token_env_var"] + "}"}
         return HttpEntry(name, block["url"], headers)
-    url = block.get("serverUrl") if client == "windsurf" else block.get("url")
+    url_field = {"windsurf": "serverUrl", "gemini": "httpUrl"}.get(client, "url")
+    url = block.get(url_field)
     assert isinstance(url, str), f"{name}: no URL"
     return HttpEntry(name, url, dict(block.get("headers", {})))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -76,7 +77,7 @@ def test_config_file_parses_and_has_one_phaseo_server(name: str) -> None:
 def test_each_client_has_uvx_checkout_and_http_forms(client: str) -> None:
     """Every client gets the published (uvx) form, the from-a-checkout form and an HTTP form."""
     names = [name for name, owner in CLIENT_FILES.items() if owner == client]
-    commands = [server_block(n).get("command", "") for n in names if n in STDIO_FILES]
+    commands = [stdio_entry(n).command for n in names if n in STDIO_FILES]
     assert "uvx" in commands
     assert f"{CHECKOUT_PLACEHOLDER}/.venv/bin/phaseo-mcp" in commands
     assert any(n in HTTP_FILES for n in names)
@@ -97,6 +98,35 @@ def test_stdio_config_passes_the_key_without_embedding_one(name: str) -> None:
         assert inputs["phaseo-api-key"]["password"] is True
     if CLIENT_FILES[name] in ("vscode", "claude-code", "cursor"):
         assert server_block(name)["type"] == "stdio"
+    if CLIENT_FILES[name] == "opencode":
+        assert server_block(name)["type"] == "local"
+
+
+def _documented_settings() -> set[str]:
+    """The PHASEO_* variables configs/README.md tells users to add to the server's env."""
+    readme = (CONFIGS / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Other settings", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"`(PHASEO_[A-Z_]+)`", section))
+
+
+@pytest.mark.parametrize("name", [n for n in STDIO_FILES if CLIENT_FILES[n] == "codex"])
+def test_codex_forwards_every_documented_setting(name: str) -> None:
+    """Codex passes only the variables named in env_vars: each documented setting is there."""
+    documented = _documented_settings()
+    assert {"PHASEO_OUTPUT_DIR", "PHASEO_BASE_URL"} <= documented
+    assert documented | {"PHASEO_API_KEY"} <= set(stdio_entry(name).forwarded)
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in CLIENT_FILES if CLIENT_FILES[n] in ("gemini", "opencode", "codex")]
+)
+def test_hosts_with_a_short_default_timeout_allow_a_full_wait(name: str) -> None:
+    """wait_for_video may take its whole ~50 s budget: the file raises the host's own limit."""
+    block = server_block(name)
+    if CLIENT_FILES[name] == "codex":
+        assert block["tool_timeout_sec"] >= 60
+    else:
+        assert block["timeout"] >= 60_000  # milliseconds; opencode's default is 5 s
 
 
 @pytest.mark.parametrize("name", HTTP_FILES)
@@ -116,6 +146,9 @@ def test_http_config_sends_a_bearer_token_to_the_mcp_path(name: str) -> None:
         assert inputs["phaseo-mcp-token"]["password"] is True
     if CLIENT_FILES[name] == "claude-code":
         assert block["type"] == "http"
+    if CLIENT_FILES[name] == "opencode":
+        assert block["type"] == "remote"
+        assert block["oauth"] is False, "the server has no OAuth: opencode must not try it"
     if name in BRIDGED_HTTP_FILES:
         assert block["command"] == "npx" and "mcp-remote" in block["args"]
 
@@ -230,6 +263,19 @@ def _parse_claude_mcp_add(argv: list[str]) -> tuple[dict[str, list[str]], list[s
             positionals.append(rest[i])
             i += 1
     return options, positionals, command
+
+
+def test_claude_code_script_names_the_server_before_any_variadic_option(tmp_path: Path) -> None:
+    """`--env`/`--header` take several values: the name must come before them, not after."""
+    for form, env in (
+        ("uvx", {"PHASEO_API_KEY": TEST_KEY, "PHASEO_OUTPUT_DIR": "/abs/videos"}),
+        ("checkout", {"PHASEO_API_KEY": TEST_KEY}),
+        ("http", {"PHASEO_MCP_TOKEN": HTTP_TOKEN}),
+    ):
+        argv = _run_claude_code_script(form, tmp_path, env)
+        name_at = argv.index("phaseo")
+        variadic = [i for i, arg in enumerate(argv) if arg in ("--env", "-e", "--header", "-H")]
+        assert variadic and name_at < min(variadic), (form, argv)
 
 
 def test_claude_code_script_refuses_to_run_without_a_key(tmp_path: Path) -> None:
