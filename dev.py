@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import venv
 from pathlib import Path
 
@@ -84,6 +85,8 @@ def ensure_system_tools() -> None:
             )
         else:
             print(f"note: cannot install {missing} (needs root and apt-get); their tests will skip")
+    hosts = threading.Thread(target=install_hosts, daemon=True)
+    hosts.start()  # npm is there now; the hosts install while the Inspector does
     inspector = CACHE / "inspector"
     marker = inspector / "node_modules" / "@modelcontextprotocol" / "inspector" / "package.json"
     if not marker.exists():
@@ -111,6 +114,23 @@ def ensure_system_tools() -> None:
             )
         else:
             print("note: npm is missing; the MCP Inspector tests will skip")
+    hosts.join()
+
+
+def install_hosts() -> None:
+    """The pinned host programs and uv (tests/hosts), once per machine, outside the clone. A
+    host that does not install fails its tests, which say why."""
+    sys.path.insert(0, str(ROOT / "tests" / "hosts"))
+    try:
+        import hostcache
+        import uvx
+
+        results = [*hostcache.install_all(), ("uv", *uvx.install_uv())]
+    except Exception as exc:  # a timeout or a missing npm: the host tests report it
+        results = [("hosts", False, repr(exc))]
+    for name, ok, detail in results:
+        if not ok:
+            print(f"note: {name} did not install; its tests will fail:\n{detail}")
 
 
 def demo() -> int:
