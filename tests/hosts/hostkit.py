@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from helpers import TEST_KEY, TIME_SCALE, stop_process
@@ -40,6 +41,7 @@ SERVER = "phaseo"
 HOST_TIMEOUT = 240.0  # one host command, start to exit (npm hosts start slowly on 2 cores)
 START_TIMEOUT = 30.0
 MAX_WAITS = 20
+JOB_SECONDS = 3600.0  # emulated; far beyond one wait_for_video budget (50 s)
 VIDEO_ID = re.compile(r"\bG-[0-9a-f]{24}\b")  # the emulator's id shape
 STATUS = re.compile(r"\b(queued|processing|completed|failed|cancelled|expired|unknown)\b")
 TERMINAL = {"completed", "failed", "cancelled", "expired"}
@@ -153,14 +155,21 @@ class Backend:
     def videos(self) -> list[Path]:
         return sorted(p for p in self.output_dir.rglob("*") if p.is_file())
 
+    def advance(self, seconds: float = JOB_SECONDS) -> None:
+        """Move the emulator's clock on, so a running job finishes without a real wait."""
+        origin = self.base_url.removesuffix("/v1")
+        httpx.post(f"{origin}/_emulator/clock/advance", json={"seconds": seconds}, timeout=10)
+
 
 @contextmanager
 def emulator_process(root: Path) -> Iterator[Backend]:
-    """``python -m phaseo_mcp.emulator`` on a free loopback port, accepting only TEST_KEY."""
+    """``python -m phaseo_mcp.emulator`` on a free loopback port, accepting only TEST_KEY. Its
+    jobs outlast a ``wait_for_video`` budget until :meth:`Backend.advance` moves its clock."""
     root.mkdir(parents=True, exist_ok=True)
     log = (root / "emulator.log").open("w")
     cmd = [sys.executable, "-m", "phaseo_mcp.emulator", "--port", "0",
-           "--time-scale", str(TIME_SCALE), "--keys", TEST_KEY]  # fmt: skip
+           "--time-scale", str(TIME_SCALE), "--job-seconds", str(JOB_SECONDS),
+           "--keys", TEST_KEY]  # fmt: skip
     proc = subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,
@@ -252,11 +261,14 @@ class Script:
 
     ``next(results, offered)`` takes the (tool, result text) pairs the host has sent back so
     far, in order, and the server tools the host offers now; it returns the next tool call or
-    the final text. ``calls`` records the calls it asked for, ``offered`` every tool it saw.
+    the final text. ``calls`` records the calls it asked for, ``offered`` every tool it saw,
+    ``statuses`` the job status each wait result named.
     """
 
     full: bool = True
+    on_running: Callable[[], None] | None = None  # called when a wait says "still running"
     calls: list[ToolCall] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)  # each wait result's job status
     offered: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -280,8 +292,12 @@ class Script:
         if tool.endswith("download_video"):
             return f"{FINAL_PREFIX} {text}"
         waits = sum(1 for n, _ in results if n.endswith("wait_for_video"))
-        if tool.endswith("wait_for_video") and job_status(text) in TERMINAL:
-            return ToolCall("download_video", {"video_id": video_id})
+        if tool.endswith("wait_for_video"):
+            self.statuses.append(job_status(text))
+            if self.statuses[-1] in TERMINAL:
+                return ToolCall("download_video", {"video_id": video_id})
+            if self.on_running is not None:
+                self.on_running()
         if waits >= MAX_WAITS:
             return f"The job never finished: {text[:500]}"
         return ToolCall("wait_for_video", {"video_id": video_id})

@@ -113,13 +113,16 @@ def test_checkout_settings_run_create_wait_download(
     home, project = tmp_path / "home", tmp_path / "project"
     project.mkdir()
     project_with("checkout", home, project)
-    with GeminiModel() as model:
+    with GeminiModel(Script(on_running=backend.advance)) as model:
         env = gemini_env(home, model, backend)
         assert_connected(gemini, env, project)
         answer = ask(gemini, env, project)
     calls = [c.tool for c in model.script.calls]
     assert calls[0] == "create_video" and calls[-1] == "download_video", (calls, answer)
     assert set(calls[1:-1]) == {"wait_for_video"}, calls
+    # the first wait ran out its budget, the clock moved on, and a later wait saw it complete
+    assert model.script.statuses[0] in ("queued", "processing"), model.script.statuses
+    assert model.script.statuses[-1] == "completed", model.script.statuses
     videos = backend.videos()
     assert len(videos) == 1, (videos, answer)
     video_id = videos[0].stem
