@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-from helpers import TEST_KEY, TIME_SCALE, stop_process
+from helpers import SUNRISE, TEST_KEY, TIME_SCALE, stop_process
 from hostcache import host_binary, install
 from uvx import UV_VERSION, build_wheelhouse, install_uv, uvx_env
 
@@ -45,7 +45,6 @@ JOB_SECONDS = 3600.0  # emulated; far beyond one wait_for_video budget (50 s)
 VIDEO_ID = re.compile(r"\bG-[0-9a-f]{24}\b")  # the emulator's id shape
 STATUS = re.compile(r"\b(queued|processing|completed|failed|cancelled|expired|unknown)\b")
 TERMINAL = {"completed", "failed", "cancelled", "expired"}
-SUNRISE = {"model": "google/veo-3.1-lite", "prompt": "sunrise over a lake", "duration": 8}
 PROMPT = "Make an 8 second video of a sunrise over a lake and save it."
 FINAL_PREFIX = "All done."
 LISTED = "The phaseo tools I can call: "
@@ -157,8 +156,9 @@ class Backend:
 
     def advance(self, seconds: float = JOB_SECONDS) -> None:
         """Move the emulator's clock on, so a running job finishes without a real wait."""
-        origin = self.base_url.removesuffix("/v1")
-        httpx.post(f"{origin}/_emulator/clock/advance", json={"seconds": seconds}, timeout=10)
+        advance = self.base_url.removesuffix("/v1") + "/_emulator/clock/advance"
+        moved = httpx.post(advance, json={"seconds": seconds}, timeout=10)
+        moved.raise_for_status()
 
 
 @contextmanager

@@ -82,6 +82,8 @@ def gemini_env(home: Path, model: GeminiModel, backend: Backend, **extra: str) -
         home,
         GOOGLE_GEMINI_BASE_URL=model.base_url,
         GEMINI_API_KEY="scripted-stand-in-key",
+        # no second node process just to raise the heap limit: 2 s less per command here
+        GEMINI_CLI_NO_RELAUNCH="1",
         **backend.server_env(),
         **extra,
     )
