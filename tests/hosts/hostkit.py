@@ -125,7 +125,10 @@ def run_host(
 
 def config_text(name: str) -> str:
     """A shipped config file after the one edit the configs README asks for: the checkout path."""
-    return (CONFIGS / name).read_text().replace(CHECKOUT_PLACEHOLDER, str(ROOT))
+    path = CONFIGS / name
+    if not path.exists():
+        pytest.fail(f"configs/{name} is not shipped, so its host cannot load it")
+    return path.read_text().replace(CHECKOUT_PLACEHOLDER, str(ROOT))
 
 
 # ------------------------------------------------------------------ the gateway and the server
