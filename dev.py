@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import venv
 from pathlib import Path
 
@@ -84,6 +85,8 @@ def ensure_system_tools() -> None:
             )
         else:
             print(f"note: cannot install {missing} (needs root and apt-get); their tests will skip")
+    hosts = threading.Thread(target=install_hosts, daemon=True)
+    hosts.start()  # npm is there now; the hosts install while the Inspector does
     inspector = CACHE / "inspector"
     marker = inspector / "node_modules" / "@modelcontextprotocol" / "inspector" / "package.json"
     if not marker.exists():
@@ -112,6 +115,7 @@ def ensure_system_tools() -> None:
         else:
             print("note: npm is missing; the MCP Inspector tests will skip")
     ensure_ts_clients()
+    hosts.join()
 
 
 def ensure_ts_clients() -> None:
@@ -119,6 +123,24 @@ def ensure_ts_clients() -> None:
     if shutil.which("npm"):
         script = ROOT / "tests" / "tsclient" / "tsclient_install.py"
         run(PY, script, check=False, env={**os.environ, "PHASEO_MCP_CACHE": str(CACHE)})
+
+
+def install_hosts() -> None:
+    """The pinned host programs, uv, mcp-use, mcp-remote and fast-agent (tests/hosts), once
+    per machine, outside the clone. A host that does not install fails its tests, which say
+    why."""
+    sys.path.insert(0, str(ROOT / "tests" / "hosts"))
+    try:
+        import hostcache
+        import uvx
+
+        results = [*hostcache.install_all(), ("uv", *uvx.install_uv())]
+    except Exception as exc:  # a timeout or a missing npm: the host tests report it
+        results = [("hosts", False, repr(exc))]
+    for name, ok, detail in results:
+        if not ok:
+            print(f"note: {name} did not install; its tests will fail:\n{detail}")
+    run(PY, ROOT / "tests" / "hosts" / "mcpuse.py", check=False, cwd=ROOT / "tests" / "hosts")
 
 
 def demo() -> int:
@@ -129,8 +151,6 @@ def demo() -> int:
 def test(pytest_args: list[str]) -> int:
     ensure_venv("dev")
     ensure_system_tools()
-    # mcp-use (and mcp-remote), which drive the desktop apps' files: once per machine.
-    run(PY, ROOT / "tests" / "hosts" / "mcpuse.py", check=False, cwd=ROOT / "tests" / "hosts")
     env = {**os.environ, "PHASEO_MCP_CACHE": str(CACHE)}
     for step in (
         [BIN / "ruff", "check", "."],

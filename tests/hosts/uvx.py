@@ -61,6 +61,9 @@ def uvx_env(wheelhouse: Path, home: Path) -> dict[str, str]:
     return {
         "PATH": f"{uv_binary().parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "UV_NO_INDEX": "1",
+        # uv 0.9.5 has no environment form of --no-index (UV_NO_INDEX is ignored): offline is
+        # what keeps it from asking PyPI, which may one day hold a phaseo-mcp of its own.
+        "UV_OFFLINE": "1",
         "UV_FIND_LINKS": str(wheelhouse),
         "UV_CACHE_DIR": str(home / ".cache" / "uv"),
         "UV_TOOL_DIR": str(home / ".local" / "share" / "uv" / "tools"),
