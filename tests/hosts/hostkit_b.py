@@ -166,7 +166,9 @@ def _first_url(proc: subprocess.Popen[bytes], log: Path) -> str:
                 return found.group(0).decode()
     finally:
         selector.close()
-    raise AssertionError(f"the emulator printed no URL: {seen!r}\n{log.read_text(errors='replace')}")
+    raise AssertionError(
+        f"the emulator printed no URL: {seen!r}\n{log.read_text(errors='replace')}"
+    )
 
 
 @contextmanager

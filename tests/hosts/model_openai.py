@@ -28,7 +28,9 @@ MAX_WAITS = 10
 FINAL_TEXT = "Done: the video is downloaded."
 TERMINAL = ("completed", "failed", "expired", "cancelled", "deleted")
 _IDS = (
-    re.compile(r"video_id\W{1,4}(?P<id>[A-Za-z0-9][A-Za-z0-9_.-]*)"),  # video_id='G-1', "video_id": "G-1"
+    re.compile(
+        r"video_id\W{1,4}(?P<id>[A-Za-z0-9][A-Za-z0-9_.-]*)"
+    ),  # video_id='G-1', "video_id": "G-1"
     re.compile(r"(?P<id>[A-Za-z0-9][A-Za-z0-9_.-]*): [a-z_]+\b"),  # the summary's "G-1: queued"
 )
 
@@ -146,7 +148,9 @@ def chat_chunks(step: Step, model: str, n: int) -> Iterator[dict[str, Any]]:
     if step.tool:
         call = {"index": 0, "id": f"call_{n}", "type": "function"}
         arguments = json.dumps(step.arguments)
-        yield chunk({"role": "assistant", "tool_calls": [{**call, "function": {"name": step.tool}}]})
+        yield chunk(
+            {"role": "assistant", "tool_calls": [{**call, "function": {"name": step.tool}}]}
+        )
         # Arguments arrive in pieces, as from a real model.
         half = len(arguments) // 2
         for piece in (arguments[:half], arguments[half:]):
@@ -266,7 +270,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         for event in events:
             kind = event.get("type")
-            head = f"event: {kind}\n" if isinstance(kind, str) and kind.startswith("response.") else ""
+            head = (
+                f"event: {kind}\n" if isinstance(kind, str) and kind.startswith("response.") else ""
+            )
             self.wfile.write(f"{head}data: {json.dumps(event)}\n\n".encode())
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()

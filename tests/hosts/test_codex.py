@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from helpers import SUNRISE, TOOL_NAMES
 from hostkit_b import (
     TOKEN,
     Box,
@@ -39,6 +37,8 @@ from hostkit_b import (
     wheelhouse,
 )
 from model_openai import scripted_model
+
+from helpers import SUNRISE, TOOL_NAMES
 
 __all__ = ["wheelhouse"]  # the session fixture, imported so pytest finds it here
 pytestmark = pytest.mark.slow
@@ -183,9 +183,11 @@ def connect(server: AppServer, log: Path) -> str:
     """Start a thread; wait until Codex reports our server ready; check its tools; the thread."""
     thread: str = server.request("thread/start", {})["thread"]["id"]
     status = server.notification(
-        lambda m: m["method"] == "mcpServer/startupStatus/updated"
-        and m["params"]["name"] == "phaseo"
-        and m["params"]["status"] in ("ready", "failed", "cancelled"),
+        lambda m: (
+            m["method"] == "mcpServer/startupStatus/updated"
+            and m["params"]["name"] == "phaseo"
+            and m["params"]["status"] in ("ready", "failed", "cancelled")
+        ),
         timeout=STARTUP_TIMEOUT,
     )["params"]
     assert status["status"] == "ready", f"{status}\n{log.read_text(errors='replace')[-3000:]}"
@@ -197,7 +199,9 @@ def connect(server: AppServer, log: Path) -> str:
     return thread
 
 
-def setup(box: Box, config: str, model_url: str, values: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+def setup(
+    box: Box, config: str, model_url: str, values: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
     codex_home = box.home / ".codex"
     codex_home.mkdir(parents=True, exist_ok=True)
     (codex_home / "config.toml").write_text(codex_settings(model_url) + config)
