@@ -56,13 +56,25 @@ class Transcript:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def called(self) -> list[str]:
-        return [s.tool for s in self.steps if s.tool]
+        """Our tools the model called, by their own names, in order."""
+        return [_short(s.tool) for s in self.steps if s.tool]
+
+    def check_script(self) -> str:
+        """Assert the whole script ran on ids read from delivered results; the video_id."""
+        assert not self.errors, self.errors
+        called = self.called()
+        assert called[0] == "create_video" and called[-1] == "download_video", called
+        assert set(called[1:-1]) == {"wait_for_video"}, called
+        assert self.steps[-1].tool is None and self.steps[-1].text.startswith(FINAL_TEXT)
+        (video_id,) = {s.arguments["video_id"] for s in self.steps[1:] if s.tool}
+        assert video_id in self.results[0][1], self.results[0]
+        return str(video_id)
 
 
 def _full_name(offered: Sequence[str], short: str) -> str:
     """The host's name for one of our tools (hosts prefix the server name: ``phaseo_...``)."""
     for name in offered:
-        if name == short or name.endswith("_" + short) or name.endswith("__" + short):
+        if name == short or name.endswith(("_" + short, "/" + short)):
             return name
     raise LookupError(f"the host did not offer {short!r} to the model; it offered {offered}")
 
@@ -83,8 +95,11 @@ def video_id_in(text: str) -> str:
 
 
 def status_in(text: str, video_id: str) -> str:
-    """The status the summary gives after the id ("G-1: completed, cost ...")."""
-    found = re.search(re.escape(video_id) + r": (?P<status>[a-z_]+)", text)
+    """The status in the summary ("G-1: completed, cost ...") or in structuredContent."""
+    found = re.search(re.escape(video_id) + r": (?P<status>[a-z_]+)", text) or re.search(
+        r'"status"\s*:\s*"(?P<status>[a-z_]+)"',
+        text,  # hosts that show structuredContent
+    )
     return found.group("status") if found else ""
 
 
@@ -171,7 +186,8 @@ def responses_history(items: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
     history: list[tuple[str, str]] = []
     for item in items:
         if item.get("type") == "function_call":
-            names[item["call_id"]] = item["name"]
+            namespace = item.get("namespace")
+            names[item["call_id"]] = f"{namespace}/{item['name']}" if namespace else item["name"]
         elif item.get("type") == "function_call_output":
             history.append((names.get(item["call_id"], ""), _text_of(item.get("output"))))
     return history
@@ -182,8 +198,8 @@ def responses_offered(body: dict[str, Any]) -> list[str]:
     for tool in body.get("tools") or []:
         if tool.get("type") == "function":
             names.append(tool["name"])
-        for inner in tool.get("tools") or []:  # namespaced tool groups
-            names.append(f"{tool.get('name', '')}__{inner.get('name', '')}")
+        for inner in tool.get("tools") or []:  # a namespace: called as namespace + name
+            names.append(f"{tool.get('name', '')}/{inner.get('name', '')}")
     return names
 
 
@@ -191,14 +207,17 @@ def responses_events(step: Step, model: str, n: int) -> Iterator[dict[str, Any]]
     response = {"id": f"resp_{n}", "object": "response", "model": model, "status": "in_progress"}
     yield {"type": "response.created", "response": response}
     if step.tool:
+        namespace, _, name = step.tool.rpartition("/")
         item: dict[str, Any] = {
             "type": "function_call",
             "id": f"fc_{n}",
             "call_id": f"call_{n}",
-            "name": step.tool,
+            "name": name,
             "arguments": json.dumps(step.arguments),
             "status": "completed",
         }
+        if namespace:
+            item["namespace"] = namespace
     else:
         part = {"type": "output_text", "text": step.text, "annotations": []}
         item = {"type": "message", "id": f"msg_{n}", "role": "assistant", "content": [part]}

@@ -48,7 +48,8 @@ STARTUP_TIMEOUT = 120.0  # uvx builds the server's environment on first start
 
 def codex_settings(model_url: str) -> str:
     """The user's own config.toml before our file is appended: no update checks, no analytics,
-    and the model provider on loopback (app-server warms a model connection up at thread start)."""
+    no plugin sync, and the model provider on loopback (the scripted model of model_openai.py;
+    app-server also warms a model connection up at thread start)."""
     return f"""\
 model = "scripted"
 model_provider = "scripted"
@@ -56,6 +57,11 @@ check_for_update_on_startup = false
 
 [analytics]
 enabled = false
+
+# Off: they reach GitHub and ChatGPT at startup (no network here, and none wanted in a test).
+[features]
+plugins = false
+apps = false
 
 [model_providers.scripted]
 name = "Scripted"
@@ -285,3 +291,38 @@ def test_codex_http_connects(tmp_path: Path) -> None:
             models = server.call_tool(thread, "list_video_models", {})
     assert not models.get("isError"), text_of(models)
     assert "google/veo-3.1-lite" in text_of(models)
+
+
+# For a non-interactive ``codex exec`` the user must let Codex wait for the server before the
+# first model turn (without it the model may be asked before our tools are listed) and approve
+# its tools up front (exec never asks; create_video and download_video are not read-only).
+EXEC_SETTINGS = [
+    "-c",
+    "mcp_servers.phaseo.required=true",
+    "-c",
+    'mcp_servers.phaseo.default_tools_approval_mode="approve"',
+]
+
+
+def test_codex_exec_full_run(tmp_path: Path) -> None:
+    """codex.checkout.config.toml: ``codex exec`` hands the scripted model our tools and their
+    results; the model's create -> wait -> download saves an MP4."""
+    codex = host("codex")
+    checkout_script()
+    box = make_box(tmp_path)
+    with emulator_process(tmp_path / "emulator.log") as base_url, scripted_model() as model:
+        config = shipped("codex.checkout.config.toml")
+        env, flags = setup(box, config, model.base_url, server_values(base_url, box))
+        command = [str(codex), "exec", "--json", "--skip-git-repo-check", *EXEC_SETTINGS, *flags]
+        ran = run([*command, "Make a video of a sunrise."], env, box.project, timeout=300)
+        transcript = model.transcript
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    video_id = transcript.check_script()
+    (saved,) = box.output_dir.iterdir()
+    assert saved.name.startswith(video_id) and str(saved) in transcript.results[-1][1]
+    assert_mp4(saved)
+    events = [json.loads(line) for line in ran.stdout.splitlines() if line.startswith("{")]
+    calls = [e["item"] for e in events if e.get("type") == "item.completed"]
+    calls = [c for c in calls if c.get("type") == "mcp_tool_call"]
+    assert [c["tool"] for c in calls] == transcript.called()
+    assert all(c["status"] == "completed" and c["server"] == "phaseo" for c in calls), calls
