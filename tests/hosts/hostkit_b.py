@@ -204,9 +204,16 @@ def run(
     )
 
 
+_built: list[Path] = []
+
+
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """This checkout's wheel and its dependencies' wheels, and the real uv, for the uvx forms."""
-    ok, detail = install_uv()
-    assert ok, f"uv did not install:\n{detail}"
-    return build_wheelhouse(tmp_path_factory.mktemp("wheelhouse"))
+    """This checkout's wheel and its dependencies' wheels, and the real uv, for the uvx forms.
+    Built once per session: each test module imports this fixture, which pytest would otherwise
+    run once per module."""
+    if not _built:
+        ok, detail = install_uv()
+        assert ok, f"uv did not install:\n{detail}"
+        _built.append(build_wheelhouse(tmp_path_factory.mktemp("wheelhouse")))
+    return _built[0]
