@@ -273,7 +273,7 @@ def test_codex_uvx_connects(tmp_path: Path, wheelhouse: Path) -> None:
 
 def test_codex_http_connects(tmp_path: Path) -> None:
     """codex.http.config.toml: Codex sends the bearer token from PHASEO_MCP_TOKEN to the HTTP
-    server, connects, lists our tools and calls one."""
+    server, connects, lists our tools and calls one; with a wrong token the server fails."""
     codex = host("codex")
     box = make_box(tmp_path)
     log = tmp_path / "codex.log"
@@ -289,8 +289,22 @@ def test_codex_http_connects(tmp_path: Path) -> None:
         with app_server(codex, box, env, flags, log) as server:
             thread = connect(server, log)
             models = server.call_tool(thread, "list_video_models", {})
+        wrong = {**env, "PHASEO_MCP_TOKEN": "not-the-token"}
+        with app_server(codex, box, wrong, flags, log) as server:
+            server.request("thread/start", {})
+            refused = server.notification(
+                lambda m: (
+                    m["method"] == "mcpServer/startupStatus/updated"
+                    and m["params"]["status"] not in ("starting", "ready")
+                ),
+                timeout=STARTUP_TIMEOUT,
+            )["params"]
     assert not models.get("isError"), text_of(models)
     assert "google/veo-3.1-lite" in text_of(models)
+    # Codex words any 401 as "not logged in. Run `codex mcp login phaseo`"; what matters is
+    # that it fails at once, without trying to register an OAuth client.
+    assert refused["status"] == "failed", refused
+    assert "regist" not in str(refused["error"]).lower(), refused
 
 
 # For a non-interactive ``codex exec`` the user must let Codex wait for the server before the

@@ -80,10 +80,15 @@ def setup(
     return box.env(**QUIET, **values)
 
 
-def assert_connected(opencode: Path, box: Box, env: Mapping[str, str]) -> None:
+def mcp_list(opencode: Path, box: Box, env: Mapping[str, str]) -> str:
     listed = run([str(opencode), "mcp", "list"], env, box.project, timeout=LIST_TIMEOUT)
     out = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)
     assert listed.returncode == 0, out
+    return out
+
+
+def assert_connected(opencode: Path, box: Box, env: Mapping[str, str]) -> None:
+    out = mcp_list(opencode, box, env)
     assert re.search(r"phaseo\s+connected", out), out
 
 
@@ -149,3 +154,21 @@ def test_opencode_http_full_run(tmp_path: Path) -> None:
     video.write_bytes(fetched.content)
     assert_mp4(video)
     assert list(box.output_dir.iterdir()) == []  # over HTTP the server keeps no file
+
+
+def test_opencode_http_connects_and_refuses_a_wrong_token(tmp_path: Path) -> None:
+    """opencode.http.json: with PHASEO_MCP_TOKEN opencode reports the server connected; with a
+    wrong token it reports the 401, not a failed OAuth login or client registration."""
+    opencode = host("opencode")
+    box = make_box(tmp_path)
+    with (
+        emulator_process(tmp_path / "emulator.log") as base_url,
+        http_server(base_url, box, tmp_path / "server.log") as replica,
+        scripted_model() as model,
+    ):
+        values = {"PHASEO_MCP_TOKEN": TOKEN}
+        env = setup(box, "opencode.http.json", model.base_url, values, replica.url)
+        assert_connected(opencode, box, env)
+        refused = mcp_list(opencode, box, {**env, "PHASEO_MCP_TOKEN": "not-the-token"})
+    assert re.search(r"phaseo\s+failed", refused) and "401" in refused, refused
+    assert not re.search(r"regist|oauth|log ?in", refused, re.IGNORECASE), refused
