@@ -2,10 +2,11 @@
 
 Each file is the project's ``opencode.json`` after only the edits the configs README asks for;
 the user's own settings (a model provider, no updates, no sharing) live in the global config of a
-fresh HOME. ``opencode mcp list`` must report the server connected in every form; in the checkout
-form ``opencode run`` plays a whole create -> wait -> download against the scripted model API of
-model_openai.py (opencode's bundled ``@ai-sdk/openai-compatible`` provider: nothing is fetched
-from npm at test time), and the MP4 is checked on disk.
+fresh HOME. ``opencode mcp list`` must report the server connected in every form. In the checkout
+and HTTP forms ``opencode run`` plays a whole create -> wait -> download against the scripted model
+API of model_openai.py (opencode's bundled ``@ai-sdk/openai-compatible`` provider: nothing is
+fetched from npm at test time); the MP4 is checked on disk, or behind the signed link the model
+read in the result's text (opencode gives the model only the text content).
 """
 
 from __future__ import annotations
