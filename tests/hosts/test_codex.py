@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from helpers import SUNRISE, TOOL_NAMES
 from hostkit_b import (
     TOKEN,
     Box,
@@ -37,8 +39,6 @@ from hostkit_b import (
     wheelhouse,
 )
 from model_openai import scripted_model
-
-from helpers import SUNRISE, TOOL_NAMES
 
 __all__ = ["wheelhouse"]  # the session fixture, imported so pytest finds it here
 pytestmark = pytest.mark.slow

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from hostkit_b import (
     TOKEN,
     Box,
@@ -125,9 +126,6 @@ def test_opencode_uvx_connects(tmp_path: Path, wheelhouse: Path) -> None:
         assert_connected(opencode, box, env)
 
 
-# Until download_video's text names the signed link (issue 18, branch hostfix), opencode's model
-# never sees it. strict: the test fails as soon as the fix lands, so this marker goes with it.
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="issue 18: no link in the text")
 def test_opencode_http_full_run(tmp_path: Path) -> None:
     """opencode.http.json: opencode sends the bearer token from PHASEO_MCP_TOKEN, reports the
     server connected, and the model, which sees only the results' text, gets a signed link
