@@ -35,11 +35,9 @@ TOOL_NAMES = frozenset(
 SUNRISE = {"model": "google/veo-3.1-lite", "prompt": "sunrise over a lake", "duration": 8}
 
 
-def stdio_params(
-    base_url: str, output_dir: Path, state_dir: Path, **env: str
-) -> StdioServerParameters:
-    """phaseo-mcp as a stdio subprocess against ``base_url``, at the test time scale."""
-    values = {
+def stdio_env(base_url: str, output_dir: Path, state_dir: Path, **env: str) -> dict[str, str]:
+    """What a stdio phaseo-mcp needs against ``base_url``: the key, folders, test time scale."""
+    return {
         "PHASEO_API_KEY": TEST_KEY,
         "PHASEO_BASE_URL": base_url,
         "PHASEO_OUTPUT_DIR": str(output_dir),
@@ -48,6 +46,13 @@ def stdio_params(
         "PHASEO_TESTING_ZERO_RETRY_WAITS": "1",
         **env,
     }
+
+
+def stdio_params(
+    base_url: str, output_dir: Path, state_dir: Path, **env: str
+) -> StdioServerParameters:
+    """phaseo-mcp as a stdio subprocess against ``base_url``, at the test time scale."""
+    values = stdio_env(base_url, output_dir, state_dir, **env)
     return StdioServerParameters(command=sys.executable, args=["-m", "phaseo_mcp"], env=values)
 
 
@@ -99,6 +104,13 @@ def mp4_boxes(path: Path) -> list[str]:
         boxes.append(kind.decode("latin-1"))
         offset += size
     return boxes
+
+
+def assert_mp4(path: Path) -> None:
+    """A whole MP4 is at ``path``: its first box ``ftyp``, a ``moov`` among the rest."""
+    assert path.is_file(), f"no file at {path}"
+    boxes = mp4_boxes(path)
+    assert boxes[0] == "ftyp" and "moov" in boxes, boxes
 
 
 def files_under(root: Path) -> set[str]:

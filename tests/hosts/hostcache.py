@@ -3,6 +3,8 @@
 Each host lives in ``~/.cache/phaseo-mcp/hosts/<name>@<version>`` (or under
 ``$PHASEO_HOSTS_CACHE``), so CI and repeated runs reuse it. ``dev.py test`` calls
 ``install_all()`` in parallel with its other installs; tests call ``host_binary(name)``.
+``npm_install`` and ``pip_install`` are how every pinned tool of the tests is installed (the
+hosts, uv, mcp-use, mcp-remote, fast-agent, and tests/tsclient's SDKs).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,6 +24,7 @@ NPM_ENV = {
     "npm_config_audit": "false",
     "npm_config_update_notifier": "false",
 }
+PACKAGE_JSON = '{"name":"phaseo-host","private":true}\n'
 
 
 def cache_root() -> Path:
@@ -38,20 +42,33 @@ def host_binary(name: str) -> Path:
     return host_dir(name) / "node_modules" / ".bin" / HOSTS[name][2]
 
 
-def install(name: str, timeout: float = 900) -> tuple[str, bool, str]:
-    """Install one host; returns (name, ok, last lines of npm's output on failure)."""
-    package, version, _ = HOSTS[name]
-    if host_binary(name).exists():
-        return name, True, ""
+def swap_in(staging: Path, target: Path) -> None:
+    """Move a finished install into place: whole or not at all, so a killed install never
+    looks installed (if another run finished the same install first, keep that one)."""
+    shutil.rmtree(target, ignore_errors=True)
+    try:
+        staging.rename(target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def npm_install(
+    target: Path, files: Mapping[str, str | Path], command: Sequence[str], timeout: float
+) -> tuple[bool, str]:
+    """Run an npm ``command`` in a staging folder holding ``files`` (name -> text, or a file to
+    copy), then swap it in as ``target``; (ok, the tail of npm's output on failure)."""
     if shutil.which("npm") is None:
-        return name, False, "npm is not installed"
-    target = host_dir(name)
-    staging = target.with_name(target.name + ".partial")
+        return False, "npm is not installed"
+    staging = target.with_name(f"{target.name}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    (staging / "package.json").write_text('{"name":"phaseo-host","private":true}\n')
+    for name, content in files.items():
+        if isinstance(content, Path):
+            shutil.copy2(content, staging / name)
+        else:
+            (staging / name).write_text(content)
     proc = subprocess.run(
-        ["npm", "install", "--no-save", f"{package}@{version}"],
+        ["npm", *command],
         cwd=staging,
         env={**os.environ, **NPM_ENV},
         capture_output=True,
@@ -60,10 +77,36 @@ def install(name: str, timeout: float = 900) -> tuple[str, bool, str]:
         check=False,
     )
     if proc.returncode != 0:
-        return name, False, (proc.stdout + proc.stderr)[-2000:]
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)  # whole or not at all: a killed install never looks installed
-    return name, True, ""
+        shutil.rmtree(staging, ignore_errors=True)
+        return False, (proc.stdout + proc.stderr)[-2000:]
+    swap_in(staging, target)
+    return True, ""
+
+
+def pip_install(python: Path, spec: str, timeout: float) -> tuple[bool, str]:
+    """``pip install spec`` with a venv's ``python``; (ok, the tail of pip's output)."""
+    proc = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", spec],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return proc.returncode == 0, (proc.stdout + proc.stderr)[-2000:]
+
+
+def install(name: str, timeout: float = 900) -> tuple[str, bool, str]:
+    """Install one host; returns (name, ok, last lines of npm's output on failure)."""
+    package, version, _ = HOSTS[name]
+    if host_binary(name).exists():
+        return name, True, ""
+    ok, detail = npm_install(
+        host_dir(name),
+        {"package.json": PACKAGE_JSON},
+        ["install", "--no-save", f"{package}@{version}"],
+        timeout,
+    )
+    return name, ok, detail
 
 
 def install_all() -> list[tuple[str, bool, str]]:

@@ -1,6 +1,6 @@
-"""What the host tests share: the emulator and the HTTP server as subprocesses, a throwaway HOME
-per host run, the scripted conversation the stand-in model APIs replay, and a loopback HTTP
-server to serve those APIs from.
+"""What the Claude Code and Gemini CLI tests share: the emulator as their backend, the scripted
+conversation the stand-in model APIs replay, and a loopback HTTP server to serve those APIs
+from.
 
 The script is decided from what the host sends back, never from the MCP server directly: the
 stand-in reads each tool result out of the conversation the host posts to it, so the video id
@@ -11,35 +11,19 @@ model.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
-import pytest
+from helpers import SUNRISE, TEST_KEY, TIME_SCALE, mp4_boxes, stdio_env
+from local_servers import advance_clock, emulator_process, host_env
 
-from helpers import SUNRISE, TEST_KEY, TIME_SCALE, stop_process
-from hostcache import host_binary, install
-from uvx import UV_VERSION, build_wheelhouse, install_uv, uvx_env
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "http"))
-from httpkit import Replica, server_env, start_replica  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[2]
-CONFIGS = ROOT / "configs"
-CHECKOUT_PLACEHOLDER = "/path/to/phaseo-mcp"
 SERVER = "phaseo"
-HOST_TIMEOUT = 240.0  # one host command, start to exit (npm hosts start slowly on 2 cores)
-START_TIMEOUT = 30.0
 MAX_WAITS = 20
 JOB_SECONDS = 3600.0  # emulated; far beyond one wait_for_video budget (50 s)
 VIDEO_ID = re.compile(r"\bG-[0-9a-f]{24}\b")  # the emulator's id shape
@@ -48,87 +32,6 @@ TERMINAL = {"completed", "failed", "cancelled", "expired"}
 PROMPT = "Make an 8 second video of a sunrise over a lake and save it."
 FINAL_PREFIX = "All done."
 LISTED = "The phaseo tools I can call: "
-
-
-# ------------------------------------------------------------------ the host programs
-
-
-def require_host(name: str) -> Path:
-    """The pinned host's binary, installing it if need be; a failed install fails the test."""
-    binary = host_binary(name)
-    if not binary.exists():
-        _, ok, detail = install(name)
-        if not ok or not binary.exists():
-            pytest.fail(f"the pinned host {name} did not install: {detail}")
-    return binary
-
-
-def host_env(home: Path, **extra: str) -> dict[str, str]:
-    """A clean environment with its own HOME and XDG folders: no real configuration is read or
-    written, and nothing of the test runner's PHASEO_* settings leaks in."""
-    dirs = {
-        "XDG_CONFIG_HOME": home / ".config",
-        "XDG_DATA_HOME": home / ".local" / "share",
-        "XDG_CACHE_HOME": home / ".cache",
-        "XDG_STATE_HOME": home / ".local" / "state",
-    }
-    for path in dirs.values():
-        path.mkdir(parents=True, exist_ok=True)
-    env = {
-        "HOME": str(home),
-        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-        "LANG": "C.UTF-8",
-        "TERM": "dumb",
-        "NO_COLOR": "1",
-        "CI": "1",
-        "TMPDIR": str(home / "tmp"),
-        **{name: str(path) for name, path in dirs.items()},
-    }
-    (home / "tmp").mkdir(exist_ok=True)
-    env.update(extra)
-    return env
-
-
-def run_host(
-    cmd: Sequence[str | os.PathLike[str]],
-    env: Mapping[str, str],
-    cwd: Path,
-    timeout: float = HOST_TIMEOUT,
-) -> subprocess.CompletedProcess[str]:
-    """Run one host command to completion in its own process group (killed whole on timeout)."""
-    proc = subprocess.Popen(
-        [str(c) for c in cmd],
-        env=dict(env),
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate(timeout=30)
-        raise AssertionError(
-            f"{cmd[0]} did not finish within {timeout:.0f} s\nstdout: {out[-3000:]}\n"
-            f"stderr: {err[-3000:]}"
-        ) from None
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # servers the host left behind
-        except ProcessLookupError:
-            pass
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-
-
-def config_text(name: str) -> str:
-    """A shipped config file after the one edit the configs README asks for: the checkout path."""
-    path = CONFIGS / name
-    if not path.exists():
-        pytest.fail(f"configs/{name} is not shipped, so its host cannot load it")
-    return path.read_text().replace(CHECKOUT_PLACEHOLDER, str(ROOT))
 
 
 # ------------------------------------------------------------------ the gateway and the server
@@ -143,109 +46,61 @@ class Backend:
     state_dir: Path
 
     def server_env(self) -> dict[str, str]:
-        """What the user's shell holds when the host starts: the key the config forwards, and
-        the settings a test needs (emulator URL, folders, the emulator's time scale)."""
-        return {
-            "PHASEO_API_KEY": TEST_KEY,
-            "PHASEO_BASE_URL": self.base_url,
-            "PHASEO_OUTPUT_DIR": str(self.output_dir),
-            "PHASEO_STATE_DIR": str(self.state_dir),
-            "PHASEO_TIME_SCALE": str(TIME_SCALE),
-            "PHASEO_LOG_LEVEL": "INFO",
-        }
+        """What the user's shell holds for the server when the host starts."""
+        return stdio_env(self.base_url, self.output_dir, self.state_dir, PHASEO_LOG_LEVEL="INFO")
 
     def videos(self) -> list[Path]:
         return sorted(p for p in self.output_dir.rglob("*") if p.is_file())
 
     def advance(self, seconds: float = JOB_SECONDS) -> None:
         """Move the emulator's clock on, so a running job finishes without a real wait."""
-        advance = self.base_url.removesuffix("/v1") + "/_emulator/clock/advance"
-        moved = httpx.post(advance, json={"seconds": seconds}, timeout=10)
-        moved.raise_for_status()
+        advance_clock(self.base_url, seconds)
+
+
+@dataclass
+class User:
+    """One test's user: the emulator behind the server, an own HOME, a project folder, and what
+    the shell holds for the config form under test."""
+
+    backend: Backend
+    home: Path
+    project: Path
+    shell: dict[str, str]
+
+    def env(self, **host: str) -> dict[str, str]:
+        """The host's environment: its own settings, then the server's, then the form's."""
+        return host_env(self.home, **host, **self.backend.server_env(), **self.shell)
 
 
 @contextmanager
-def emulator_process(root: Path) -> Iterator[Backend]:
-    """``python -m phaseo_mcp.emulator`` on a free loopback port, accepting only TEST_KEY. Its
-    jobs outlast a ``wait_for_video`` budget until :meth:`Backend.advance` moves its clock."""
-    root.mkdir(parents=True, exist_ok=True)
-    log = (root / "emulator.log").open("w")
-    cmd = [sys.executable, "-m", "phaseo_mcp.emulator", "--port", "0",
-           "--time-scale", str(TIME_SCALE), "--job-seconds", str(JOB_SECONDS),
-           "--keys", TEST_KEY]  # fmt: skip
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=log,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        start_new_session=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = _read_line(proc.stdout, START_TIMEOUT)
-        match = re.search(r"(http://127\.0\.0\.1:\d+/v1)", line)
-        assert match, f"the emulator did not start: {line!r}"
+def backend_process(root: Path) -> Iterator[Backend]:
+    """The emulator, accepting only TEST_KEY, with folders for the server. Its jobs outlast a
+    ``wait_for_video`` budget until :meth:`Backend.advance` moves its clock."""
+    flags = ["--time-scale", str(TIME_SCALE), "--job-seconds", str(JOB_SECONDS),
+             "--keys", TEST_KEY]  # fmt: skip
+    with emulator_process(root, *flags) as url:
         out, state = root / "videos", root / "state"
         out.mkdir(exist_ok=True)
         state.mkdir(exist_ok=True)
-        yield Backend(match.group(1), out, state)
-    finally:
-        stop_process(proc)
-        if proc.stdout is not None:
-            proc.stdout.close()
-        log.close()
+        yield Backend(url, out, state)
 
 
-def _read_line(stream: Any, timeout: float) -> str:
-    got: list[str] = []
-    reader = threading.Thread(target=lambda: got.append(stream.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    return got[0] if got else ""
-
-
-@contextmanager
-def http_server_process(backend: Backend, token: str, log: Path) -> Iterator[Replica]:
-    """``phaseo-mcp serve --transport http`` with ``PHASEO_MCP_AUTH_TOKENS=token``."""
-    env = server_env(backend.base_url, backend.output_dir, backend.state_dir, tokens=token)
-    replica = start_replica(env, log)
-    try:
-        yield replica
-    finally:
-        stop_process(replica.proc)
-
-
-_wheels: list[Path] = []
-_wheels_lock = threading.Lock()
-
-
-def wheelhouse(factory: pytest.TempPathFactory) -> Path:
-    """The real uv installed, and this checkout's wheels built, once per test session."""
-    with _wheels_lock:
-        if not _wheels:
-            ok, detail = install_uv()
-            if not ok:
-                pytest.fail(f"uv {UV_VERSION} did not install from PyPI: {detail}")
-            _wheels.append(build_wheelhouse(factory.mktemp("wheelhouse")))
-        return _wheels[0]
-
-
-@contextmanager
-def shell_for(
-    form: str, backend: Backend, home: Path, token: str, factory: pytest.TempPathFactory
-) -> Iterator[dict[str, str]]:
-    """What the user's shell holds for a config form, besides the key in
-    :meth:`Backend.server_env`: uv on PATH and the local wheels (uvx), or a running
-    ``phaseo-mcp serve --transport http`` and its URL and token (http)."""
-    if form == "uvx":
-        yield uvx_env(wheelhouse(factory), home)
-    elif form == "http":
-        with http_server_process(backend, token, home.parent / "http-server.log") as replica:
-            yield {"PHASEO_MCP_URL": replica.url, "PHASEO_MCP_TOKEN": token}
-    else:
-        yield {}
+def assert_full_run(script: Script, backend: Backend, final: str) -> None:
+    """The model called create → wait (until the clock moved on) → download, waited on the id
+    the host gave back, and was told the path of the one MP4 on disk."""
+    calls = [c.tool for c in script.calls]
+    assert calls[0] == "create_video" and calls[-1] == "download_video", (calls, final)
+    assert set(calls[1:-1]) == {"wait_for_video"}, calls
+    # the first wait ran out its budget, the clock moved on, and a later wait saw it complete
+    assert script.statuses[0] in ("queued", "processing"), script.statuses
+    assert script.statuses[-1] == "completed", script.statuses
+    videos = backend.videos()
+    assert len(videos) == 1, (videos, final)
+    video_id = videos[0].stem
+    assert all(c.arguments.get("video_id") == video_id for c in script.calls[1:])
+    assert mp4_boxes(videos[0])[0] == "ftyp"
+    assert final.startswith(FINAL_PREFIX), final
+    assert str(videos[0]) in final  # the saved path reached the model
 
 
 # ------------------------------------------------------------------ the scripted model

@@ -17,7 +17,7 @@ import subprocess
 import venv
 from pathlib import Path
 
-from hostcache import NPM_ENV, cache_root
+from hostcache import PACKAGE_JSON, cache_root, npm_install, pip_install, swap_in
 
 MCP_USE_VERSION = "1.7.1"
 MCP_REMOTE_VERSION = "0.1.38"
@@ -38,11 +38,6 @@ def mcp_remote_dir() -> Path:
     return cache_root() / f"mcp-remote@{MCP_REMOTE_VERSION}"
 
 
-def _swap_in(staging: Path, target: Path) -> None:
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)  # whole or not at all: a killed install never looks installed
-
-
 def install_mcp_use(timeout: float = 900) -> tuple[str, bool, str]:
     """Install mcp-use once per machine; (name, ok, last lines of pip's output on failure)."""
     target = mcp_use_dir()
@@ -51,16 +46,12 @@ def install_mcp_use(timeout: float = 900) -> tuple[str, bool, str]:
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     venv.EnvBuilder(with_pip=True).create(staging)
-    proc = subprocess.run(
-        [str(staging / "bin" / "python"), "-m", "pip", "install", "-q",
-         f"mcp-use=={MCP_USE_VERSION}"],
-        capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        return "mcp-use", False, (proc.stdout + proc.stderr)[-2000:]
+    ok, detail = pip_install(staging / "bin" / "python", f"mcp-use=={MCP_USE_VERSION}", timeout)
+    if not ok:
+        return "mcp-use", False, detail
     (staging / ".complete").touch()
     # Moving a venv breaks only its console scripts' shebangs; the tests run bin/python.
-    _swap_in(staging, target)
+    swap_in(staging, target)
     return "mcp-use", True, ""
 
 
@@ -68,21 +59,9 @@ def install_mcp_remote(timeout: float = 600) -> tuple[str, bool, str]:
     target = mcp_remote_dir()
     if (target / "node_modules" / ".bin" / "mcp-remote").exists():
         return "mcp-remote", True, ""
-    if shutil.which("npm") is None:
-        return "mcp-remote", False, "npm is not installed"
-    staging = target.with_name(target.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    (staging / "package.json").write_text('{"name":"phaseo-host","private":true}\n')
-    proc = subprocess.run(
-        ["npm", "install", "--no-save", f"mcp-remote@{MCP_REMOTE_VERSION}"],
-        cwd=staging, env={**os.environ, **NPM_ENV},
-        capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        return "mcp-remote", False, (proc.stdout + proc.stderr)[-2000:]
-    _swap_in(staging, target)
-    return "mcp-remote", True, ""
+    command = ["install", "--no-save", f"mcp-remote@{MCP_REMOTE_VERSION}"]
+    ok, detail = npm_install(target, {"package.json": PACKAGE_JSON}, command, timeout)
+    return "mcp-remote", ok, detail
 
 
 def python313() -> Path | None:
@@ -120,13 +99,10 @@ def install_fast_agent(timeout: float = 900) -> tuple[str, bool, str]:
     # Built in place (its console script's shebang names this folder); the marker says whole.
     shutil.rmtree(target, ignore_errors=True)
     subprocess.run([str(python), "-m", "venv", str(target)], check=True, timeout=300)
-    proc = subprocess.run(
-        [str(target / "bin" / "python"), "-m", "pip", "install", "-q",
-         f"fast-agent-mcp=={FAST_AGENT_VERSION}"],
-        capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        return "fast-agent", False, (proc.stdout + proc.stderr)[-2000:]
+    spec = f"fast-agent-mcp=={FAST_AGENT_VERSION}"
+    ok, detail = pip_install(target / "bin" / "python", spec, timeout)
+    if not ok:
+        return "fast-agent", False, detail
     (target / ".complete").touch()
     return "fast-agent", True, ""
 

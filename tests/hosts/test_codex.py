@@ -23,24 +23,11 @@ from typing import Any
 
 import pytest
 
-from helpers import SUNRISE, TOOL_NAMES
-from hostkit_b import (
-    TOKEN,
-    Box,
-    assert_mp4,
-    checkout_script,
-    emulator_process,
-    host,
-    http_server,
-    make_box,
-    run,
-    server_values,
-    shipped,
-    wheelhouse,
-)
+from helpers import SUNRISE, TOOL_NAMES, assert_mp4
+from hostkit_b import Box, assert_saved_run, checkout_script, make_box
+from local_servers import HTTP_TOKEN, require_host, run_host, shipped
 from model_openai import scripted_model
 
-__all__ = ["wheelhouse"]  # the session fixture, imported so pytest finds it here
 pytestmark = pytest.mark.slow
 RPC_TIMEOUT = 60.0
 STARTUP_TIMEOUT = 120.0  # uvx builds the server's environment on first start
@@ -217,37 +204,46 @@ def setup(
 
 
 def mcp_list(codex: Path, box: Box, env: Mapping[str, str], flags: list[str]) -> None:
-    listed = run([str(codex), "mcp", "list", "--json", *flags], env, box.project, timeout=60)
+    listed = run_host([str(codex), "mcp", "list", "--json", *flags], env, box.project, timeout=60)
     assert listed.returncode == 0, listed.stderr
     (entry,) = [e for e in json.loads(listed.stdout) if e["name"] == "phaseo"]
     assert entry["enabled"] is True, entry
 
 
+@contextmanager
+def connected(
+    tmp_path: Path, name: str, wheelhouse: Path | None = None
+) -> Iterator[tuple[AppServer, str, Box]]:
+    """Codex with the shipped file ``name`` against the emulator: ``codex mcp list`` shows the
+    server, and its app-server has connected to it; (app-server, thread, box)."""
+    codex = require_host("codex")
+    box = make_box(tmp_path, wheelhouse)
+    log = tmp_path / "codex.log"
+    with box.emulator() as base_url, scripted_model() as model:
+        config = shipped(name)
+        env, flags = setup(box, config, model.base_url, box.server_values(base_url))
+        mcp_list(codex, box, env, flags)
+        with app_server(codex, box, env, flags, log) as server:
+            yield server, connect(server, log), box
+
+
 def test_codex_checkout_full_run(tmp_path: Path) -> None:
     """codex.checkout.config.toml: Codex connects, lists our tools, and its MCP client runs
     create -> wait -> download; the MP4 lands in the output folder."""
-    codex = host("codex")
     checkout_script()
-    box = make_box(tmp_path)
-    log = tmp_path / "codex.log"
-    with emulator_process(tmp_path / "emulator.log") as base_url, scripted_model() as model:
-        config = shipped("codex.checkout.config.toml")
-        env, flags = setup(box, config, model.base_url, server_values(base_url, box))
-        mcp_list(codex, box, env, flags)
-        with app_server(codex, box, env, flags, log) as server:
-            thread = connect(server, log)
-            created = server.call_tool(thread, "create_video", dict(SUNRISE))
-            assert not created.get("isError"), text_of(created)
-            video_id = created["structuredContent"]["video_id"]
-            assert video_id in text_of(created)
-            for _ in range(20):
-                waited = server.call_tool(thread, "wait_for_video", {"video_id": video_id})
-                assert not waited.get("isError"), text_of(waited)
-                if waited["structuredContent"]["terminal"]:
-                    break
-            assert waited["structuredContent"]["status"] == "completed", text_of(waited)
-            done = server.call_tool(thread, "download_video", {"video_id": video_id})
-            assert not done.get("isError"), text_of(done)
+    with connected(tmp_path, "codex.checkout.config.toml") as (server, thread, box):
+        created = server.call_tool(thread, "create_video", dict(SUNRISE))
+        assert not created.get("isError"), text_of(created)
+        video_id = created["structuredContent"]["video_id"]
+        assert video_id in text_of(created)
+        for _ in range(20):
+            waited = server.call_tool(thread, "wait_for_video", {"video_id": video_id})
+            assert not waited.get("isError"), text_of(waited)
+            if waited["structuredContent"]["terminal"]:
+                break
+        assert waited["structuredContent"]["status"] == "completed", text_of(waited)
+        done = server.call_tool(thread, "download_video", {"video_id": video_id})
+        assert not done.get("isError"), text_of(done)
     (saved,) = done["structuredContent"]["files"]
     path = Path(saved["path"])
     assert path.parent == box.output_dir and str(path) in text_of(done)
@@ -257,16 +253,8 @@ def test_codex_checkout_full_run(tmp_path: Path) -> None:
 def test_codex_uvx_connects(tmp_path: Path, wheelhouse: Path) -> None:
     """codex.config.toml: Codex starts ``uvx phaseo-mcp`` (the real uv, this checkout's wheel),
     connects, lists our tools and calls one."""
-    codex = host("codex")
-    box = make_box(tmp_path, wheelhouse)
-    log = tmp_path / "codex.log"
-    with emulator_process(tmp_path / "emulator.log") as base_url, scripted_model() as model:
-        config = shipped("codex.config.toml")
-        env, flags = setup(box, config, model.base_url, server_values(base_url, box))
-        mcp_list(codex, box, env, flags)
-        with app_server(codex, box, env, flags, log) as server:
-            thread = connect(server, log)
-            models = server.call_tool(thread, "list_video_models", {})
+    with connected(tmp_path, "codex.config.toml", wheelhouse) as (server, thread, _):
+        models = server.call_tool(thread, "list_video_models", {})
     assert not models.get("isError"), text_of(models)
     assert "google/veo-3.1-lite" in text_of(models)
 
@@ -274,17 +262,17 @@ def test_codex_uvx_connects(tmp_path: Path, wheelhouse: Path) -> None:
 def test_codex_http_connects(tmp_path: Path) -> None:
     """codex.http.config.toml: Codex sends the bearer token from PHASEO_MCP_TOKEN to the HTTP
     server, connects, lists our tools and calls one; with a wrong token the server fails."""
-    codex = host("codex")
+    codex = require_host("codex")
     box = make_box(tmp_path)
     log = tmp_path / "codex.log"
     with (
-        emulator_process(tmp_path / "emulator.log") as base_url,
-        http_server(base_url, box, tmp_path / "server.log") as replica,
+        box.emulator() as base_url,
+        box.http_server(base_url) as server_url,
         scripted_model() as model,
     ):
-        config = shipped("codex.http.config.toml", url=replica.url)
+        config = shipped("codex.http.config.toml", url=server_url)
         env, flags = setup(box, config, model.base_url, {})
-        env["PHASEO_MCP_TOKEN"] = TOKEN
+        env["PHASEO_MCP_TOKEN"] = HTTP_TOKEN
         mcp_list(codex, box, env, flags)
         with app_server(codex, box, env, flags, log) as server:
             thread = connect(server, log)
@@ -321,21 +309,16 @@ EXEC_SETTINGS = [
 def test_codex_exec_full_run(tmp_path: Path) -> None:
     """codex.checkout.config.toml: ``codex exec`` hands the scripted model our tools and their
     results; the model's create -> wait -> download saves an MP4."""
-    codex = host("codex")
+    codex = require_host("codex")
     checkout_script()
     box = make_box(tmp_path)
-    with emulator_process(tmp_path / "emulator.log") as base_url, scripted_model() as model:
+    with box.emulator() as base_url, scripted_model() as model:
         config = shipped("codex.checkout.config.toml")
-        env, flags = setup(box, config, model.base_url, server_values(base_url, box))
+        env, flags = setup(box, config, model.base_url, box.server_values(base_url))
         command = [str(codex), "exec", "--json", "--skip-git-repo-check", *EXEC_SETTINGS, *flags]
-        ran = run([*command, "Make a video of a sunrise."], env, box.project, timeout=300)
+        ran = run_host([*command, "Make a video of a sunrise."], env, box.project, timeout=300)
         transcript = model.transcript
-    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
-    video_id = transcript.check_script()
-    (saved,) = box.output_dir.iterdir()
-    assert saved.name.startswith(video_id) and str(saved) in transcript.results[-1][1]
-    assert_mp4(saved)
-    events = [json.loads(line) for line in ran.stdout.splitlines() if line.startswith("{")]
+    events = assert_saved_run(ran, transcript, box)
     calls = [e["item"] for e in events if e.get("type") == "item.completed"]
     calls = [c for c in calls if c.get("type") == "mcp_tool_call"]
     assert [c["tool"] for c in calls] == transcript.called()

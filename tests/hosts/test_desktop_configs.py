@@ -14,33 +14,22 @@ signed URL the result's text names.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from client_configs import (
-    CHECKOUT_PLACEHOLDER,
-    CLIENT_FILES,
-    CONFIGS,
-    UNFILLED,
-    fake_checkout,
-    substitute,
-)
+from client_configs import CLIENT_FILES, UNFILLED, fake_checkout, substitute
 from helpers import TEST_KEY, TOOL_NAMES, mp4_boxes
-from local_servers import emulator, emulator_jobs, http_server, uvx_wheelhouse, write_uv_config
+from local_servers import HTTP_TOKEN, emulator_jobs, shipped
 from mcpuse import DRIVER, install_mcp_remote, install_mcp_use, mcp_remote_dir, mcp_use_python
-from uvx import uv_binary
+from uvx import uvx_env
 
 DESKTOP_HOSTS = ("claude-desktop", "cursor", "windsurf", "vscode")
 DESKTOP_FILES = sorted(name for name, host in CLIENT_FILES.items() if host in DESKTOP_HOSTS)
-TOKEN = "desktop-test-token-0123456789"
-DEFAULT_URL = "http://127.0.0.1:8000/mcp"
 RUN_SECONDS = 240.0  # per file
 STARTUP_SECONDS = 60.0
 
@@ -64,9 +53,8 @@ def translate_vscode(data: dict[str, Any]) -> dict[str, Any]:
 
 def user_edits(name: str, *, checkout: Path, url: str, env: dict[str, str]) -> dict[str, Any]:
     """The file as a user would have it after following configs/README.md."""
-    raw = (CONFIGS / name).read_text(encoding="utf-8")
-    raw = raw.replace(CHECKOUT_PLACEHOLDER, str(checkout)).replace(DEFAULT_URL, url)
-    data: dict[str, Any] = json.loads(substitute(raw, key=TEST_KEY, token=TOKEN))
+    raw = shipped(name, checkout=checkout, url=url)
+    data: dict[str, Any] = json.loads(substitute(raw, key=TEST_KEY, token=HTTP_TOKEN))
     if CLIENT_FILES[name] == "vscode":
         data = translate_vscode(data)
     entry = data["mcpServers"]["phaseo"]
@@ -80,7 +68,7 @@ def user_edits(name: str, *, checkout: Path, url: str, env: dict[str, str]) -> d
     return data
 
 
-# --- fixtures: installs, the emulator and an HTTP server, once per module ----------------
+# --- fixtures: the installs once per module (the emulator and HTTP server: conftest.py) ----
 
 
 @pytest.fixture(scope="module")
@@ -91,26 +79,6 @@ def mcp_use() -> Path:
     return mcp_use_python()
 
 
-@pytest.fixture(scope="module")
-def uv_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A HOME whose uv resolves ``uvx phaseo-mcp`` from this checkout's wheel only."""
-    home = tmp_path_factory.mktemp("uv-home")
-    write_uv_config(home, uvx_wheelhouse(home))
-    return home
-
-
-@pytest.fixture(scope="module")
-def emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with emulator(tmp_path_factory.mktemp("emulator")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def http_url(emulator_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with http_server(emulator_url, TOKEN, tmp_path_factory.mktemp("http-server")) as url:
-        yield url
-
-
 # --- the driver: every file in one mcp-use process (importing mcp-use takes seconds) ------
 
 
@@ -119,7 +87,7 @@ def reports(
     emulator_url: str,
     http_url: str,
     mcp_use: Path,
-    uv_home: Path,
+    wheelhouse: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, Any]:
     """Each desktop file, edited as the README says, driven by mcp-use: name -> report.
@@ -146,8 +114,9 @@ def reports(
                      "action": action, "report": str(run / "report.json")})  # fmt: skip
     (runs / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
     assert shutil.which("npx"), "Claude Desktop's HTTP form runs the mcp-remote bridge with npx"
+    uv_home = tmp_path_factory.mktemp("uv-home")  # its uv resolves phaseo-mcp from the wheels
     env = {
-        "PATH": f"{uv_binary().parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        **uvx_env(uv_home, wheelhouse),
         "HOME": str(uv_home),
         "MCP_USE_ANONYMIZED_TELEMETRY": "false",  # loopback only
         "npm_config_update_notifier": "false",

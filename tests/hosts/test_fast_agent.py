@@ -10,10 +10,8 @@ URL's port, ``env`` settings); the key and token come from the environment, as a
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +19,13 @@ import httpx
 import pytest
 import yaml
 
-from client_configs import CHECKOUT_PLACEHOLDER, CLIENT_FILES, CONFIGS, REPO_ROOT
+from client_configs import CLIENT_FILES
 from helpers import TEST_KEY, TOOL_NAMES, mp4_boxes
-from local_servers import emulator, emulator_jobs, http_server, uvx_wheelhouse, write_uv_config
+from local_servers import HTTP_TOKEN, emulator_jobs, shipped
 from mcpuse import fast_agent_binary, install_fast_agent
-from uvx import uv_binary
+from uvx import uvx_env
 
 FILES = sorted(name for name, host in CLIENT_FILES.items() if host == "fast-agent")
-TOKEN = "fast-agent-test-token-0123456789"
-DEFAULT_URL = "http://127.0.0.1:8000/mcp"
 CREATE = {"model": "google/veo-3.1-lite", "prompt": "A paper boat", "duration": 8}
 VIDEO_ID = re.compile(r'"video_id":\s*"([^"]+)"')
 
@@ -43,30 +39,20 @@ def fast_agent() -> Path:
     return fast_agent_binary()
 
 
-@pytest.fixture(scope="module")
-def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return uvx_wheelhouse(tmp_path_factory.mktemp("uvx"))
-
-
-@pytest.fixture(scope="module")
-def emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with emulator(tmp_path_factory.mktemp("emulator")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def http_url(emulator_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with http_server(emulator_url, TOKEN, tmp_path_factory.mktemp("http-server")) as url:
-        yield url
-
-
-def edited(name: str, tmp: Path, emulator_url: str, http_url: str, wheels: Path) -> Path:
+def edited(
+    name: str, tmp: Path, emulator_url: str, http_url: str, wheels: Path
+) -> tuple[Path, dict[str, str]]:
     """The file after the README's edits, as fastagent.config.yaml in a project folder of a
-    HOME whose uv resolves ``uvx phaseo-mcp`` from this checkout's wheels."""
-    write_uv_config(tmp, wheels)
-    raw = (CONFIGS / name).read_text(encoding="utf-8")
-    raw = raw.replace(CHECKOUT_PLACEHOLDER, str(REPO_ROOT)).replace(DEFAULT_URL, http_url)
-    data: dict[str, Any] = yaml.safe_load(raw)
+    HOME whose uv resolves ``uvx phaseo-mcp`` from this checkout's wheels; and the user's
+    environment there."""
+    env = {
+        **uvx_env(tmp, wheels),
+        "HOME": str(tmp),
+        "PHASEO_API_KEY": TEST_KEY,  # ${PHASEO_API_KEY} in the file
+        "PHASEO_MCP_TOKEN": HTTP_TOKEN,  # ${PHASEO_MCP_TOKEN} in the HTTP file
+        "COLUMNS": "400",
+    }
+    data: dict[str, Any] = yaml.safe_load(shipped(name, url=http_url))
     entry = data["mcp"]["servers"]["phaseo"]
     if "command" in entry:  # fast-agent passes the server only what env names
         entry["env"].update(
@@ -77,18 +63,13 @@ def edited(name: str, tmp: Path, emulator_url: str, http_url: str, wheels: Path)
     project = tmp / "project"
     project.mkdir()
     (project / "fastagent.config.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
-    return project
+    return project, env
 
 
-def call(fast_agent: Path, project: Path, tool: str, arguments: dict[str, Any]) -> str:
+def call(
+    fast_agent: Path, project: Path, env: dict[str, str], tool: str, arguments: dict[str, Any]
+) -> str:
     """One passthrough message calling ``tool``; what fast-agent prints (the tool's result)."""
-    env = {
-        "PATH": f"{uv_binary().parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "HOME": str(project.parent),
-        "PHASEO_API_KEY": TEST_KEY,  # ${PHASEO_API_KEY} in the file
-        "PHASEO_MCP_TOKEN": TOKEN,  # ${PHASEO_MCP_TOKEN} in the HTTP file
-        "COLUMNS": "400",
-    }
     message = f"***CALL_TOOL phaseo__{tool} {json.dumps(arguments)}"
     done = subprocess.run(
         [str(fast_agent), "go", "--model", "passthrough", "--servers", "phaseo", "--quiet",
@@ -101,32 +82,32 @@ def call(fast_agent: Path, project: Path, tool: str, arguments: dict[str, Any]) 
 
 @pytest.mark.parametrize("name", FILES)
 def test_fast_agent_file_lists_the_tools(
-    name: str, fast_agent: Path, emulator_url: str, http_url: str, wheels: Path, tmp_path: Path
+    name: str, fast_agent: Path, emulator_url: str, http_url: str, wheelhouse: Path, tmp_path: Path
 ) -> None:
     """Every form connects: a call to an unknown tool is answered with our seven tools."""
-    project = edited(name, tmp_path, emulator_url, http_url, wheels)
-    shown = call(fast_agent, project, "no_such_tool", {})
+    project, env = edited(name, tmp_path, emulator_url, http_url, wheelhouse)
+    shown = call(fast_agent, project, env, "no_such_tool", {})
     for tool in TOOL_NAMES:
         assert f"phaseo__{tool}" in shown, shown
 
 
 @pytest.mark.parametrize("name", [n for n in FILES if ".checkout." in n or ".http." in n])
 def test_fast_agent_creates_waits_and_downloads(
-    name: str, fast_agent: Path, emulator_url: str, http_url: str, wheels: Path, tmp_path: Path
+    name: str, fast_agent: Path, emulator_url: str, http_url: str, wheelhouse: Path, tmp_path: Path
 ) -> None:
     """create → wait → download through fast-agent's own MCP client: an MP4 on disk (stdio)
     or behind the signed URL the result names (HTTP)."""
-    project = edited(name, tmp_path, emulator_url, http_url, wheels)
-    created = call(fast_agent, project, "create_video", CREATE)
+    project, env = edited(name, tmp_path, emulator_url, http_url, wheelhouse)
+    created = call(fast_agent, project, env, "create_video", CREATE)
     found = VIDEO_ID.search(created)
     assert found, created
     video_id = found.group(1)
     for _ in range(10):
-        waited = call(fast_agent, project, "wait_for_video", {"video_id": video_id})
+        waited = call(fast_agent, project, env, "wait_for_video", {"video_id": video_id})
         if '"terminal":true' in waited.replace(" ", ""):
             break
     assert emulator_jobs(emulator_url)[video_id] == "completed"
-    downloaded = call(fast_agent, project, "download_video", {"video_id": video_id})
+    downloaded = call(fast_agent, project, env, "download_video", {"video_id": video_id})
     result = json.loads(downloaded[downloaded.index("{") :])
     files = result["files"]
     assert files and result["video_id"] == video_id

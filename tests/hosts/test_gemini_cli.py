@@ -14,32 +14,16 @@ choose API-key sign-in and turn off auto-update and usage statistics.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from helpers import TOOL_NAMES, mp4_boxes
-from hostkit import (
-    FINAL_PREFIX,
-    LISTED,
-    PROMPT,
-    SERVER,
-    Backend,
-    Script,
-    config_text,
-    emulator_process,
-    host_env,
-    require_host,
-    run_host,
-    shell_for,
-)
+from helpers import TOOL_NAMES
+from hostkit import LISTED, PROMPT, SERVER, Script, User, assert_full_run
+from local_servers import require_host, run_host, shipped
 from model_gemini import GeminiModel
 
 pytestmark = pytest.mark.slow
-TOKEN = "gemini-cli-host-token-0123456789"
-DEFAULT_URL = "http://127.0.0.1:8000/mcp"  # what the http file points at; the README says
-# to put the server's own URL there
 FILES = {
     "checkout": "gemini.checkout.settings.json",
     "uvx": "gemini.settings.json",
@@ -54,12 +38,6 @@ USER_SETTINGS = {
 
 
 @pytest.fixture
-def backend(tmp_path: Path) -> Iterator[Backend]:
-    with emulator_process(tmp_path / "emulator") as running:
-        yield running
-
-
-@pytest.fixture
 def gemini() -> Path:
     return require_host("gemini-cli")
 
@@ -67,25 +45,19 @@ def gemini() -> Path:
 def project_with(form: str, home: Path, project: Path, url: str = "") -> None:
     """The shipped file as the project's .gemini/settings.json, the folder trusted."""
     (project / ".gemini").mkdir(parents=True)
-    text = config_text(FILES[form])
-    if url:
-        text = text.replace(DEFAULT_URL, url)
-    (project / ".gemini" / "settings.json").write_text(text)
-    (home / ".gemini").mkdir(parents=True)
+    (project / ".gemini" / "settings.json").write_text(shipped(FILES[form], url=url))
+    (home / ".gemini").mkdir()
     (home / ".gemini" / "settings.json").write_text(json.dumps(USER_SETTINGS))
     trusted = {str(project): "TRUST_FOLDER"}
     (home / ".gemini" / "trustedFolders.json").write_text(json.dumps(trusted))
 
 
-def gemini_env(home: Path, model: GeminiModel, backend: Backend, **extra: str) -> dict[str, str]:
-    return host_env(
-        home,
+def gemini_env(user: User, model: GeminiModel) -> dict[str, str]:
+    return user.env(
         GOOGLE_GEMINI_BASE_URL=model.base_url,
         GEMINI_API_KEY="scripted-stand-in-key",
         # no second node process just to raise the heap limit: 2 s less per command here
         GEMINI_CLI_NO_RELAUNCH="1",
-        **backend.server_env(),
-        **extra,
     )
 
 
@@ -106,52 +78,26 @@ def ask(gemini: Path, env: dict[str, str], cwd: Path) -> dict[str, object]:
     return result
 
 
-def test_checkout_settings_run_create_wait_download(
-    gemini: Path, backend: Backend, tmp_path: Path
-) -> None:
+def test_checkout_settings_run_create_wait_download(gemini: Path, user: User) -> None:
     """`.gemini/settings.json` (checkout form): `gemini mcp list` says Connected, and one prompt
     runs create → wait → download through Gemini CLI's MCP client; the model saw each result
     (the video id it waits on came back through the host) and the MP4 is on disk."""
-    home, project = tmp_path / "home", tmp_path / "project"
-    project.mkdir()
-    project_with("checkout", home, project)
-    with GeminiModel(Script(on_running=backend.advance)) as model:
-        env = gemini_env(home, model, backend)
-        assert_connected(gemini, env, project)
-        answer = ask(gemini, env, project)
-    calls = [c.tool for c in model.script.calls]
-    assert calls[0] == "create_video" and calls[-1] == "download_video", (calls, answer)
-    assert set(calls[1:-1]) == {"wait_for_video"}, calls
-    # the first wait ran out its budget, the clock moved on, and a later wait saw it complete
-    assert model.script.statuses[0] in ("queued", "processing"), model.script.statuses
-    assert model.script.statuses[-1] == "completed", model.script.statuses
-    videos = backend.videos()
-    assert len(videos) == 1, (videos, answer)
-    video_id = videos[0].stem
-    assert all(c.arguments.get("video_id") == video_id for c in model.script.calls[1:])
-    assert mp4_boxes(videos[0])[0] == "ftyp"
-    assert str(answer["response"]).startswith(FINAL_PREFIX), answer
-    assert str(videos[0]) in str(answer["response"])  # the saved path reached the model
+    project_with("checkout", user.home, user.project)
+    with GeminiModel(Script(on_running=user.backend.advance)) as model:
+        env = gemini_env(user, model)
+        assert_connected(gemini, env, user.project)
+        answer = ask(gemini, env, user.project)
+    assert_full_run(model.script, user.backend, str(answer["response"]))
 
 
 @pytest.mark.parametrize("form", ["uvx", "http"])
-def test_settings_connect_and_list_tools(
-    gemini: Path,
-    backend: Backend,
-    tmp_path: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-    form: str,
-) -> None:
+def test_settings_connect_and_list_tools(gemini: Path, user: User, form: str) -> None:
     """The uvx and HTTP settings files: `gemini mcp list` says Connected and the model is
     offered all seven tools."""
-    home, project = tmp_path / "home", tmp_path / "project"
-    project.mkdir()
-    home.mkdir()
-    shell = shell_for(form, backend, home, TOKEN, tmp_path_factory)
-    with GeminiModel(Script(full=False)) as model, shell as extra:
-        project_with(form, home, project, extra.get("PHASEO_MCP_URL", ""))
-        env = gemini_env(home, model, backend, **extra)
-        assert_connected(gemini, env, project)
-        answer = ask(gemini, env, project)
+    with GeminiModel(Script(full=False)) as model:
+        project_with(form, user.home, user.project, user.shell.get("PHASEO_MCP_URL", ""))
+        env = gemini_env(user, model)
+        assert_connected(gemini, env, user.project)
+        answer = ask(gemini, env, user.project)
     assert model.script.offered == TOOL_NAMES, (model.paths(), answer)
     assert str(answer["response"]).startswith(LISTED), answer

@@ -13,30 +13,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from hostkit_b import (
-    TOKEN,
-    Box,
-    assert_mp4,
-    checkout_script,
-    emulator_process,
-    host,
-    http_server,
-    make_box,
-    run,
-    server_values,
-    shipped,
-    wheelhouse,
-)
-from model_openai import scripted_model
+from helpers import assert_mp4
+from hostkit_b import Box, assert_saved_run, checkout_script, make_box
+from local_servers import HTTP_TOKEN, require_host, run_host, shipped
+from model_openai import ModelApi, scripted_model
 
-__all__ = ["wheelhouse"]  # the session fixture, imported so pytest finds it here
 pytestmark = pytest.mark.slow
 LIST_TIMEOUT = 150.0  # uvx builds the server's environment on first start
 RUN_TIMEOUT = 300.0
@@ -83,7 +72,7 @@ def setup(
 
 
 def mcp_list(opencode: Path, box: Box, env: Mapping[str, str]) -> str:
-    listed = run([str(opencode), "mcp", "list"], env, box.project, timeout=LIST_TIMEOUT)
+    listed = run_host([str(opencode), "mcp", "list"], env, box.project, timeout=LIST_TIMEOUT)
     out = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)
     assert listed.returncode == 0, out
     return out
@@ -94,24 +83,36 @@ def assert_connected(opencode: Path, box: Box, env: Mapping[str, str]) -> None:
     assert re.search(r"phaseo\s+connected", out), out
 
 
+@contextmanager
+def over_http(tmp_path: Path) -> Iterator[tuple[Path, Box, dict[str, str], ModelApi]]:
+    """opencode.http.json in a project, PHASEO_MCP_TOKEN in the shell, the HTTP server running:
+    opencode reports it connected; (opencode, box, its environment, the scripted model)."""
+    opencode = require_host("opencode")
+    box = make_box(tmp_path)
+    with (
+        box.emulator() as base_url,
+        box.http_server(base_url) as server_url,
+        scripted_model() as model,
+    ):
+        values = {"PHASEO_MCP_TOKEN": HTTP_TOKEN}
+        env = setup(box, "opencode.http.json", model.base_url, values, server_url)
+        assert_connected(opencode, box, env)
+        yield opencode, box, env, model
+
+
 def test_opencode_checkout_full_run(tmp_path: Path) -> None:
     """opencode.checkout.json: opencode reports the server connected, and ``opencode run``
     hands the model our tools and their results: create -> wait -> download saves an MP4."""
-    opencode = host("opencode")
+    opencode = require_host("opencode")
     checkout_script()
     box = make_box(tmp_path)
-    with emulator_process(tmp_path / "emulator.log") as base_url, scripted_model() as model:
-        env = setup(box, "opencode.checkout.json", model.base_url, server_values(base_url, box))
+    with box.emulator() as base_url, scripted_model() as model:
+        env = setup(box, "opencode.checkout.json", model.base_url, box.server_values(base_url))
         assert_connected(opencode, box, env)
         command = [str(opencode), "run", "--format", "json", "Make a video of a sunrise."]
-        ran = run(command, env, box.project, timeout=RUN_TIMEOUT)
+        ran = run_host(command, env, box.project, timeout=RUN_TIMEOUT)
         transcript = model.transcript
-    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
-    video_id = transcript.check_script()
-    (saved,) = box.output_dir.iterdir()
-    assert saved.name.startswith(video_id) and str(saved) in transcript.results[-1][1]
-    assert_mp4(saved)
-    events = [json.loads(line) for line in ran.stdout.splitlines() if line.startswith("{")]
+    events = assert_saved_run(ran, transcript, box)
     tools = [e["part"] for e in events if e.get("type") == "tool_use"]
     assert [t["state"]["status"] for t in tools] == ["completed"] * len(transcript.called())
 
@@ -119,10 +120,10 @@ def test_opencode_checkout_full_run(tmp_path: Path) -> None:
 def test_opencode_uvx_connects(tmp_path: Path, wheelhouse: Path) -> None:
     """opencode.json: opencode starts ``uvx phaseo-mcp`` (the real uv, this checkout's wheel)
     and reports it connected."""
-    opencode = host("opencode")
+    opencode = require_host("opencode")
     box = make_box(tmp_path, wheelhouse)
-    with emulator_process(tmp_path / "emulator.log") as base_url, scripted_model() as model:
-        env = setup(box, "opencode.json", model.base_url, server_values(base_url, box))
+    with box.emulator() as base_url, scripted_model() as model:
+        env = setup(box, "opencode.json", model.base_url, box.server_values(base_url))
         assert_connected(opencode, box, env)
 
 
@@ -130,18 +131,9 @@ def test_opencode_http_full_run(tmp_path: Path) -> None:
     """opencode.http.json: opencode sends the bearer token from PHASEO_MCP_TOKEN, reports the
     server connected, and the model, which sees only the results' text, gets a signed link
     that serves the MP4."""
-    opencode = host("opencode")
-    box = make_box(tmp_path)
-    with (
-        emulator_process(tmp_path / "emulator.log") as base_url,
-        http_server(base_url, box, tmp_path / "server.log") as replica,
-        scripted_model() as model,
-    ):
-        values = {"PHASEO_MCP_TOKEN": TOKEN}
-        env = setup(box, "opencode.http.json", model.base_url, values, replica.url)
-        assert_connected(opencode, box, env)
+    with over_http(tmp_path) as (opencode, box, env, model):
         command = [str(opencode), "run", "--format", "json", "Make a video of a sunrise."]
-        ran = run(command, env, box.project, timeout=RUN_TIMEOUT)
+        ran = run_host(command, env, box.project, timeout=RUN_TIMEOUT)
         assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
         model.transcript.check_script()
         delivered = model.transcript.results[-1][1]
@@ -158,16 +150,7 @@ def test_opencode_http_full_run(tmp_path: Path) -> None:
 def test_opencode_http_connects_and_refuses_a_wrong_token(tmp_path: Path) -> None:
     """opencode.http.json: with PHASEO_MCP_TOKEN opencode reports the server connected; with a
     wrong token it reports the 401, not a failed OAuth login or client registration."""
-    opencode = host("opencode")
-    box = make_box(tmp_path)
-    with (
-        emulator_process(tmp_path / "emulator.log") as base_url,
-        http_server(base_url, box, tmp_path / "server.log") as replica,
-        scripted_model() as model,
-    ):
-        values = {"PHASEO_MCP_TOKEN": TOKEN}
-        env = setup(box, "opencode.http.json", model.base_url, values, replica.url)
-        assert_connected(opencode, box, env)
+    with over_http(tmp_path) as (opencode, box, env, model):
         refused = mcp_list(opencode, box, {**env, "PHASEO_MCP_TOKEN": "not-the-token"})
     assert re.search(r"phaseo\s+failed", refused) and "401" in refused, refused
     assert not re.search(r"regist|oauth|log ?in", refused, re.IGNORECASE), refused

@@ -2,9 +2,9 @@
 will the day the package is published.
 
 ``uv`` is installed from PyPI once per machine into the hosts cache. The wheel of this checkout
-and the wheels of its dependencies are built into a per-run folder; ``uvx_env()`` returns the
-environment under which ``uvx phaseo-mcp`` resolves only from that folder (no index), so a
-package of the same name on PyPI can never be picked up instead.
+and the wheels of its dependencies are built into a folder once per test session; ``uvx_env()``
+writes the user's uv.toml under which ``uvx phaseo-mcp`` resolves only from that folder (no
+index), so a package of the same name on PyPI can never be picked up instead.
 """
 
 from __future__ import annotations
@@ -12,10 +12,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import venv
 from pathlib import Path
 
-from hostcache import cache_root
+import pytest
+
+from hostcache import cache_root, pip_install
 
 UV_VERSION = "0.9.5"
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,14 +37,7 @@ def install_uv(timeout: float = 600) -> tuple[bool, str]:
         return True, ""
     target = uv_dir()
     venv.EnvBuilder(with_pip=True, clear=True).create(target)
-    proc = subprocess.run(
-        [str(target / "bin" / "python"), "-m", "pip", "install", "-q", f"uv=={UV_VERSION}"],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    return proc.returncode == 0, (proc.stdout + proc.stderr)[-2000:]
+    return pip_install(target / "bin" / "python", f"uv=={UV_VERSION}", timeout)
 
 
 def build_wheelhouse(dest: Path, timeout: float = 600) -> Path:
@@ -55,17 +51,34 @@ def build_wheelhouse(dest: Path, timeout: float = 600) -> Path:
     return dest
 
 
-def uvx_env(wheelhouse: Path, home: Path) -> dict[str, str]:
-    """Environment for a host that spawns ``uvx phaseo-mcp``: uv on PATH, local wheels only,
-    caches inside the test's own HOME."""
-    return {
-        "PATH": f"{uv_binary().parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "UV_NO_INDEX": "1",
-        # uv 0.9.5 has no environment form of --no-index (UV_NO_INDEX is ignored): offline is
-        # what keeps it from asking PyPI, which may one day hold a phaseo-mcp of its own.
-        "UV_OFFLINE": "1",
-        "UV_FIND_LINKS": str(wheelhouse),
-        "UV_CACHE_DIR": str(home / ".cache" / "uv"),
-        "UV_TOOL_DIR": str(home / ".local" / "share" / "uv" / "tools"),
-        "UV_PYTHON_DOWNLOADS": "never",
-    }
+_wheels: list[Path] = []
+_wheels_lock = threading.Lock()
+
+
+def session_wheelhouse(factory: pytest.TempPathFactory) -> Path:
+    """The real uv installed, and this checkout's wheels built, once per test session."""
+    with _wheels_lock:
+        if not _wheels:
+            ok, detail = install_uv()
+            if not ok:
+                pytest.fail(f"uv {UV_VERSION} did not install from PyPI: {detail}")
+            _wheels.append(build_wheelhouse(factory.mktemp("wheelhouse")))
+        return _wheels[0]
+
+
+def uvx_env(home: Path, wheelhouse: Path) -> dict[str, str]:
+    """Make ``uvx phaseo-mcp`` under ``home`` resolve from ``wheelhouse`` only (no index, no
+    Python downloads), and return what the shell adds for it: uv first on PATH.
+
+    Hosts pass a stdio server only some variables, but always HOME, so the settings live in
+    the user's uv.toml (``$HOME/.config/uv``) rather than in UV_* variables."""
+    config = home / ".config" / "uv"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "uv.toml").write_text(
+        "no-index = true\n"
+        f'find-links = ["{wheelhouse}"]\n'
+        f'cache-dir = "{wheelhouse.parent / "uv-cache"}"\n'
+        'python-downloads = "never"\n',
+        encoding="utf-8",
+    )
+    return {"PATH": f"{uv_binary().parent}{os.pathsep}{os.environ.get('PATH', '')}"}

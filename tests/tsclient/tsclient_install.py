@@ -11,21 +11,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "hosts"))
+from hostcache import npm_install  # noqa: E402
+
 SDKS = ("sdk-v1", "sdk-v2")
-NPM_ENV = {
-    "npm_config_loglevel": "error",
-    "npm_config_fund": "false",
-    "npm_config_audit": "false",
-    "npm_config_update_notifier": "false",
-}
 
 
 def pinned(name: str) -> tuple[str, str]:
@@ -53,30 +48,9 @@ def install(name: str, timeout: float = 600) -> tuple[str, bool, str]:
     package, _ = pinned(name)
     if (target / "node_modules" / package / "package.json").exists():
         return name, True, ""
-    if shutil.which("npm") is None:
-        return name, False, "npm is not installed"
-    staging = target.with_name(f"{target.name}.partial-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    for file in ("package.json", "package-lock.json"):
-        shutil.copy2(HERE / name / file, staging / file)
-    proc = subprocess.run(
-        ["npm", "ci", "--ignore-scripts"],
-        cwd=staging,
-        env={**os.environ, **NPM_ENV},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if proc.returncode != 0:
-        shutil.rmtree(staging, ignore_errors=True)
-        return name, False, (proc.stdout + proc.stderr)[-2000:]
-    try:
-        staging.rename(target)  # whole or not at all: a killed install never looks installed
-    except OSError:  # another run finished the same install first
-        shutil.rmtree(staging, ignore_errors=True)
-    return name, True, ""
+    files = {file: HERE / name / file for file in ("package.json", "package-lock.json")}
+    ok, detail = npm_install(target, files, ["ci", "--ignore-scripts"], timeout)
+    return name, ok, detail
 
 
 def install_all() -> list[tuple[str, bool, str]]:
