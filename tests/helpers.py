@@ -191,3 +191,20 @@ def damage_journal(state_dir: Path, how: str) -> Path:
         with path.open("r+b") as handle:
             handle.truncate(size // 3)
     return path
+
+
+def raw_initialize(request_id: int | str = 1) -> dict[str, Any]:
+    """An ``initialize`` request, for tests that speak JSON-RPC without the MCP client."""
+    return {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"},
+        },
+    }
+
+
+INITIALIZED: dict[str, Any] = {"jsonrpc": "2.0", "method": "notifications/initialized"}

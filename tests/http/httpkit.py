@@ -31,7 +31,7 @@ from starlette.applications import Starlette
 from phaseo_mcp.config import Settings
 from phaseo_mcp.server.http import HttpOptions, build_http_app, http_server
 
-from helpers import TEST_KEY, TIME_SCALE
+from helpers import TEST_KEY, TIME_SCALE, raw_initialize
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
@@ -39,16 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 # A raw initialize request, for tests that speak HTTP without the MCP client.
-RAW_INITIALIZE: dict[str, object] = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "0"},
-    },
-}
+RAW_INITIALIZE = raw_initialize()
 TOKEN_A = "tok-alpha-0123456789abcdef"
 TOKEN_B = "tok-bravo-fedcba9876543210"
 

@@ -14,19 +14,9 @@ from typing import Any
 import anyio
 from anyio.abc import Process
 
-from helpers import TEST_KEY, TIME_SCALE
+from helpers import INITIALIZED, TEST_KEY, TIME_SCALE, raw_initialize
 
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": "init",
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "0"},
-    },
-}
-INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+INITIALIZE = raw_initialize("init")
 
 
 def tool_call(request_id: int | str, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from phaseo_mcp.emulator import EmulatorConfig, EmulatorHandle, JobPlan
 from phaseo_mcp.jobs.fingerprint import key_fingerprint
 from phaseo_mcp.jobs.journal import open_journal
 
-from helpers import SUNRISE, TEST_KEY, call, data, mp4_boxes, text
+from helpers import INITIALIZED, SUNRISE, TEST_KEY, call, data, mp4_boxes, raw_initialize, text
 
 pytestmark = pytest.mark.anyio
 
@@ -123,17 +123,8 @@ async def test_demo_failure_says_what_the_gateway_said(
 
 
 HANDSHAKE = [
-    {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "t", "version": "0"},
-        },
-    },
-    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    raw_initialize(),
+    INITIALIZED,
     {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
 ]
 
