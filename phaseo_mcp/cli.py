@@ -240,7 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     if command == "journal":
         from phaseo_mcp.journal_cli import run_journal_command
 
-        return run_journal_command(args, settings)
+        answer = run_journal_command(args, settings)
+        print(answer.line, file=sys.stderr if answer.to_stderr else sys.stdout)
+        return answer.status
     from phaseo_mcp.server.run import serve
 
     return serve(settings, args)
