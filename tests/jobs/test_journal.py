@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,8 @@ from phaseo_mcp.jobs.journal import (
     open_journal,
 )
 
+from journal_stores import Store
+
 KEY_A = "key-a-fingerprint"
 KEY_B = "key-b-fingerprint"
 FP = "f" * 64
@@ -24,40 +25,6 @@ BASE = "https://gateway.test/v1"
 WINDOW = 600.0
 T0 = 1_700_000_000.0
 REQUEST = {"model": "veo-3", "prompt": "a red fox in snow", "seconds": 8}
-
-
-@dataclass
-class Store:
-    kind: str
-    url: str | None
-    state_dir: Path
-    opened: list[Journal] = field(default_factory=list)
-
-    def open(self) -> Journal:
-        journal = open_journal(journal_url=self.url, state_dir=self.state_dir)
-        self.opened.append(journal)
-        return journal
-
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
-        """Raw read of the store, bypassing the API."""
-        if self.url is None:
-            import sqlite3
-
-            with sqlite3.connect(self.state_dir / "journal.sqlite3") as conn:
-                return list(conn.execute(sql).fetchall())
-        import psycopg
-
-        with psycopg.connect(self.url, connect_timeout=10) as conn:
-            return list(conn.execute(sql).fetchall())
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    url = request.getfixturevalue("fresh_postgres_url") if request.param == "postgres" else None
-    made = Store(request.param, url, tmp_path / "state")
-    yield made
-    for journal in made.opened:
-        journal.close()
 
 
 @pytest.fixture

@@ -8,17 +8,16 @@ a stdio server (the operator's key) and a --multi-user server (keys A and B).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 from journal_v1 import FROZEN_V1_SCHEMA
 
-from phaseo_mcp.jobs.journal import Claimed, Journal, JournalError, open_journal
+from phaseo_mcp.jobs.journal import Claimed, Journal, JournalError
 from phaseo_mcp.jobs.journal_migrations import LATEST_VERSION
 from phaseo_mcp.jobs.owner import key_owner, local_owner
+
+from journal_stores import Store
 
 OPERATOR_KEY = "phaseo_v1_sk_operator_oooooooooooooooooooo01"
 KEY_A = "phaseo_v1_sk_usera_aaaaaaaaaaaaaaaaaaaaaaaa01"
@@ -37,56 +36,6 @@ OLD_JOBS = [
     (OWNER_A.key_fp, "G-user-a-1", "completed"),
     (OWNER_B.key_fp, "G-user-b-1", "queued"),
 ]
-
-
-@dataclass
-class Store:
-    kind: str
-    url: str | None
-    state_dir: Path
-    opened: list[Journal] = field(default_factory=list)
-
-    def open(self) -> Journal:
-        journal = open_journal(journal_url=self.url, state_dir=self.state_dir)
-        self.opened.append(journal)
-        return journal
-
-    def execute(self, statements: list[str], params: list[tuple[Any, ...]] | None = None) -> None:
-        """Raw statements, as the old release ran them (``?`` placeholders)."""
-        args = params or [()] * len(statements)
-        if self.url is None:
-            import sqlite3
-
-            self.state_dir.mkdir(parents=True, exist_ok=True)
-            with sqlite3.connect(self.state_dir / "journal.sqlite3") as conn:
-                for sql, values in zip(statements, args, strict=True):
-                    conn.execute(sql, values)
-            return
-        import psycopg
-
-        with psycopg.connect(self.url, connect_timeout=10) as conn:
-            for sql, values in zip(statements, args, strict=True):
-                conn.execute(sql.replace("?", "%s"), values)  # type: ignore[arg-type]
-
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
-        if self.url is None:
-            import sqlite3
-
-            with sqlite3.connect(self.state_dir / "journal.sqlite3") as conn:
-                return list(conn.execute(sql).fetchall())
-        import psycopg
-
-        with psycopg.connect(self.url, connect_timeout=10) as conn:
-            return list(conn.execute(sql).fetchall())
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    url = request.getfixturevalue("fresh_postgres_url") if request.param == "postgres" else None
-    made = Store(request.param, url, tmp_path / "state")
-    yield made
-    for journal in made.opened:
-        journal.close()
 
 
 @pytest.fixture
