@@ -40,6 +40,9 @@ MAX_IDLE_UPSTREAM_CONNECTIONS = 8
 DEFAULT_SERVER_FILES_QUOTA_BYTES = 10 * 1024**3
 DEFAULT_MAX_SESSIONS_PER_CALLER = 20
 DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS = 600.0
+# Creates estimated at or above this ask the person first (elicitation); None = off.
+DEFAULT_CONFIRM_ABOVE_USD: float | None = 0.50
+MIN_STATE_KEY_CHARS = 32  # PHASEO_MCP_STATE_KEYS: each key at least this long (the SDK's rule)
 APP_NAME = "phaseo-mcp"
 
 DownloadMode = Literal["file", "url"]
@@ -138,6 +141,13 @@ class Settings(BaseModel):
     journal_url: str | None = None
     log_level: str = DEFAULT_LOG_LEVEL
     max_cost_usd: float | None = None
+    # Price confirmation (jobs/confirm.py): the threshold (None = off), whether a host that
+    # cannot ask is refused, the shared keys sealing the question's round-trip state, and
+    # whether this is a stateless HTTP server (set by server/http.py).
+    confirm_above_usd: float | None = Field(DEFAULT_CONFIRM_ABOVE_USD, ge=0, allow_inf_nan=False)
+    require_confirmation: bool = False
+    state_keys: tuple[SecretStr, ...] = ()
+    http_stateless: bool = False
     retry: RetryPolicy = RetryPolicy()
     # Testing switch: every wait and budget of the server runs this many times faster than
     # real time (the emulator has the same knob), so tests never sleep for real job time.
@@ -194,11 +204,19 @@ class Settings(BaseModel):
             values["log_level"] = level.upper()
         if cost := text("PHASEO_MAX_COST_USD"):
             values["max_cost_usd"] = parse_cost_ceiling(cost)
+        if (confirm := text("PHASEO_CONFIRM_ABOVE_USD")) is not None:
+            values["confirm_above_usd"] = parse_confirm_above(confirm)
+        if (required := text("PHASEO_REQUIRE_CONFIRMATION")) is not None:
+            values["require_confirmation"] = parse_switch(required, "PHASEO_REQUIRE_CONFIRMATION")
+        if keys := text("PHASEO_MCP_STATE_KEYS"):
+            values["state_keys"] = parse_state_keys(keys)
         if scale := text("PHASEO_TIME_SCALE"):
             values["time_scale"] = float(scale)
         if text("PHASEO_TESTING_ZERO_RETRY_WAITS"):
             values["retry"] = RetryPolicy(zero_waits=True)
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if isinstance(values.get("confirm_above_usd"), str):  # --confirm-above-usd off|0.5
+            values["confirm_above_usd"] = parse_confirm_above(str(values["confirm_above_usd"]))
         if isinstance(values.get("api_key"), str):
             values["api_key"] = SecretStr(str(values["api_key"])) if values["api_key"] else None
         return cls.model_validate(values)
@@ -220,6 +238,52 @@ def parse_cost_ceiling(raw: str) -> float:
             f"2.50), not {raw!r}; unset it for no ceiling"
         )
     return value
+
+
+OFF_WORDS = frozenset({"off", "none", "never"})
+_SWITCHES = {"1": True, "true": True, "yes": True, "on": True,
+             "0": False, "false": False, "no": False, "off": False}  # fmt: skip
+
+
+def parse_confirm_above(raw: str) -> float | None:
+    """PHASEO_CONFIRM_ABOVE_USD: ``off`` (never ask) or an amount of 0 or more; anything else
+    is an error naming the variable (never silently "off")."""
+    text = raw.strip().lower()
+    if text in OFF_WORDS:
+        return None
+    try:
+        value = float(text.removeprefix("$"))
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(
+            f"PHASEO_CONFIRM_ABOVE_USD must be an amount of US dollars, 0 or more (0 asks for "
+            f"every priced job), or 'off' (never ask), not {raw!r}"
+        )
+    return value
+
+
+def parse_switch(raw: str, name: str) -> bool:
+    value = _SWITCHES.get(raw.strip().lower())
+    if value is None:
+        raise ValueError(f"{name} must be 1 or 0 (true/false, yes/no), not {raw!r}")
+    return value
+
+
+def parse_state_keys(raw: str) -> tuple[SecretStr, ...]:
+    """PHASEO_MCP_STATE_KEYS: comma-separated secrets shared by every replica; the first
+    seals, all unseal (rotation). Each must be long enough to be a real secret."""
+    keys = [k.strip() for k in raw.split(",") if k.strip()]
+    short = [n for n, k in enumerate(keys, start=1) if len(k) < MIN_STATE_KEY_CHARS]
+    if short:
+        raise ValueError(
+            f"PHASEO_MCP_STATE_KEYS: key {short[0]} is shorter than {MIN_STATE_KEY_CHARS} "
+            "characters; make each a random secret, e.g. the output of "
+            '`python -c "import secrets; print(secrets.token_hex(32))"`'
+        )
+    if len(set(keys)) != len(keys):
+        raise ValueError("PHASEO_MCP_STATE_KEYS lists the same key twice")
+    return tuple(SecretStr(k) for k in keys)
 
 
 DIRECTORY_SETTINGS = (

@@ -32,6 +32,8 @@ FailureKind = Literal[
     "outcome_unknown",
     "duplicate",
     "over_budget",
+    "declined",  # the person said no to the price confirmation (server/confirm.py)
+    "confirmation_unavailable",  # the host cannot ask, and PHASEO_REQUIRE_CONFIRMATION is set
     "over_quota",
     "integrity",
     "config",

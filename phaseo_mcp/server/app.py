@@ -173,6 +173,8 @@ def build_server(
             with anyio.CancelScope(shield=True):
                 await state.aclose()
 
+    from phaseo_mcp.server.confirm import state_security
+
     extra: dict[str, Any] = {}
     if token_verifier is not None:
         extra.update(token_verifier=token_verifier, auth=auth)
@@ -183,13 +185,14 @@ def build_server(
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level=cast(Any, settings.log_level),
+        request_state_security=state_security(settings),
         **extra,
     )
     from phaseo_mcp.server.resources import register_resources
     from phaseo_mcp.server.strict_args import harden_tools
     from phaseo_mcp.server.tools import register_tools
 
-    register_tools(server)
+    register_tools(server, settings)
     register_resources(server)
     harden_tools(server)
     return server

@@ -134,6 +134,7 @@ def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
             "server_files": options.server_files,
             "server_files_quota_bytes": options.server_files_quota,
             "show_server_paths": options.server_files,
+            "http_stateless": options.stateless,
         }
     )
     if not options.server_files:

@@ -23,6 +23,7 @@ from phaseo_mcp.config import (
     MAX_WAIT_TIMEOUT_SECONDS,
     MIN_URL_TTL_SECONDS,
     MIN_WAIT_TIMEOUT_SECONDS,
+    Settings,
 )
 from phaseo_mcp.errors import PhaseoError
 from phaseo_mcp.gateway.models import (
@@ -33,8 +34,11 @@ from phaseo_mcp.gateway.models import (
     VideoStatus,
     Webhook,
 )
+from phaseo_mcp.jobs.confirm import rule_text
 from phaseo_mcp.os_errors import os_failure
 from phaseo_mcp.server.app import state_of
+from phaseo_mcp.server.confirm import PARAMETER as CONFIRMATION
+from phaseo_mcp.server.confirm import Confirmation, refusal
 from phaseo_mcp.server.results import (
     DeleteResult,
     DownloadResult,
@@ -48,6 +52,7 @@ from phaseo_mcp.server.results import (
 from phaseo_mcp.server.stopping import stopped_result
 
 P = ParamSpec("P")
+NOT_ARGUMENTS = frozenset({"ctx", CONFIRMATION})  # filled by the server, not the caller
 VideoId = Annotated[
     str, Field(description="The video_id returned by create_video.", max_length=200)
 ]
@@ -72,7 +77,9 @@ def guarded(
         running = state_of(ctx).running
 
         def stopped() -> CallToolResult:  # the call's own arguments, for its next_call
-            arguments = {k: v for k, v in kwargs.items() if k != "ctx" and v is not None}
+            arguments = {
+                k: v for k, v in kwargs.items() if k not in NOT_ARGUMENTS and v is not None
+            }
             return stopped_result(fn.__name__, arguments)
 
         if running.closing:
@@ -86,7 +93,9 @@ def guarded(
             except ValidationError as exc:
                 return failure(describe_validation(exc, "arguments"), kind="invalid_input")
             except OSError as exc:  # one not worded where it happened: the table still says
-                arguments = {k: v for k, v in kwargs.items() if k != "ctx" and v is not None}
+                arguments = {
+                    k: v for k, v in kwargs.items() if k not in NOT_ARGUMENTS and v is not None
+                }
                 mapped = os_failure(
                     exc,
                     doing=fn.__name__,
@@ -159,6 +168,7 @@ async def create_video(
     allow_duplicate: Annotated[
         bool, Field(description="Create even if an identical job was made in the last 10 min.")
     ] = False,
+    confirmation: Confirmation = None,  # type: ignore[assignment]  # the price dialog's answer
 ) -> Annotated[CallToolResult, VideoResult]:
     """Start a PAID video job; returns at once with video_id and estimated_cost_usd.
 
@@ -168,6 +178,8 @@ async def create_video(
     After "outcome unknown", call list_videos; never create again."""
     fields = {k: v for k, v in locals().items() if k in CreateVideoRequest.model_fields}
     req = CreateVideoRequest.model_validate({k: v for k, v in fields.items() if v is not None})
+    if (refused := refusal(ctx, confirmation)) is not None:
+        return refused
     from phaseo_mcp.server import operations as ops
 
     return await ops.create(ctx, req, allow_duplicate=allow_duplicate)
@@ -318,12 +330,18 @@ TOOLS: list[tuple[Callable[..., Any], str, ToolAnnotations]] = [
 ]
 
 
-def register_tools(server: MCPServer) -> None:
+def register_tools(server: MCPServer, settings: Settings | None = None) -> None:
+    """``settings``: the price-confirmation rule in create_video's description is theirs."""
+    settings = settings or Settings()
     for fn, title, hints in TOOLS:
+        description = inspect.cleandoc(cast(str, fn.__doc__))
+        if fn is create_video:
+            rule = rule_text(settings.confirm_above_usd, settings.require_confirmation)
+            description += f"\n{rule} Tell the user the estimate before calling."
         server.add_tool(
             fn,
             name=fn.__name__,
             title=title,
-            description=inspect.cleandoc(cast(str, fn.__doc__)),
+            description=description,
             annotations=hints,
         )
