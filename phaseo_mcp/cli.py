@@ -31,7 +31,8 @@ examples:
 
 configuration (environment): PHASEO_API_KEY (or --api-key-file), PHASEO_BASE_URL,
 PHASEO_OUTPUT_DIR, PHASEO_STATE_DIR, PHASEO_JOURNAL_URL, PHASEO_LOG_LEVEL, PHASEO_MAX_COST_USD,
-PHASEO_MCP_AUTH_TOKENS (HTTP transport).
+PHASEO_CONFIRM_ABOVE_USD, PHASEO_REQUIRE_CONFIRMATION, PHASEO_MCP_AUTH_TOKENS and
+PHASEO_MCP_STATE_KEYS (HTTP transport).
 """
 
 
@@ -91,6 +92,18 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--journal-url", help="postgresql://… journal shared by replicas")
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR (PHASEO_LOG_LEVEL)")
     p.add_argument("--max-cost-usd", type=float, help="refuse creates estimated above this")
+    p.add_argument(
+        "--confirm-above-usd",
+        metavar="USD|off",
+        help="ask the user (host dialog) before creates estimated at or above this; 0 = every "
+        "priced job, off = never (PHASEO_CONFIRM_ABOVE_USD, default 0.50)",
+    )
+    p.add_argument(
+        "--require-confirmation",
+        action="store_const",
+        const=True,
+        help="refuse those creates on hosts that cannot ask (PHASEO_REQUIRE_CONFIRMATION)",
+    )
 
 
 def _add_serve(p: argparse.ArgumentParser) -> None:
@@ -206,6 +219,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         journal_url=getattr(args, "journal_url", None),
         log_level=(args.log_level.upper() if getattr(args, "log_level", None) else None),
         max_cost_usd=getattr(args, "max_cost_usd", None),
+        confirm_above_usd=getattr(args, "confirm_above_usd", None),
+        require_confirmation=getattr(args, "require_confirmation", None),
     )
 
 

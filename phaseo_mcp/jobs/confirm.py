@@ -93,6 +93,6 @@ def rule_text(threshold: float | None, require: bool) -> str:
         rule += " through the host's dialog; if the user declines, nothing is sent" + (
             ", and hosts that cannot show the dialog are refused"
             if require
-            else "; hosts that cannot show it create as usual"
+            else "; hosts that cannot show the dialog create as usual"
         )
     return rule + "."

@@ -44,6 +44,7 @@ from phaseo_mcp.jobs.confirm import (
     question_text,
 )
 from phaseo_mcp.jobs.fingerprint import request_fingerprint
+from phaseo_mcp.logs import register_secret
 from phaseo_mcp.server.app import state_of
 from phaseo_mcp.server.results import failure
 
@@ -223,6 +224,8 @@ def state_security(settings: Settings) -> RequestStateSecurity:
     :func:`cannot_ask_reason`). The state lives as long as the duplicate-guard window and is
     bound to the caller (bearer token, and the caller's key under --multi-user)."""
     keys: list[str | bytes] = [k.get_secret_value() for k in settings.state_keys]
+    for key in keys:
+        register_secret(str(key), pin=True)
     keys = keys or [os.urandom(32)]
     return RequestStateSecurity(
         keys=keys, ttl=settings.duplicate_window_seconds, bind_principal=_principal

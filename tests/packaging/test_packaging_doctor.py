@@ -410,6 +410,31 @@ def test_doctor_shows_the_effective_cost_ceiling(tmp_path: Path) -> None:
     assert "none" in _row(output, "cost ceiling")
 
 
+def test_doctor_shows_the_effective_price_confirmation_rule(tmp_path: Path) -> None:
+    """The price confirmation row states the threshold rule, the fallback and the state
+    keys (counted, never shown); a bad threshold is a FAIL naming the variable."""
+    _, output = _run_doctor_sync(_offline_env(tmp_path))
+    row = _row(output, "price confirmation")
+    assert "$0.50 or more" in row and "create as usual" in row
+    assert "No PHASEO_MCP_STATE_KEYS" in row
+    state_key = "k" * 20 + "statekeysecret0123456789"
+    _, output = _run_doctor_sync(
+        _offline_env(
+            tmp_path,
+            PHASEO_CONFIRM_ABOVE_USD="0",
+            PHASEO_REQUIRE_CONFIRMATION="1",
+            PHASEO_MCP_STATE_KEYS=state_key,
+        )
+    )
+    row = _row(output, "price confirmation")
+    assert "above $0" in row and "are refused" in row and "1 shared state key" in row
+    assert state_key not in output
+    _, output = _run_doctor_sync(_offline_env(tmp_path, PHASEO_CONFIRM_ABOVE_USD="off"))
+    assert "off" in _row(output, "price confirmation")
+    code, output = _run_doctor_sync(_offline_env(tmp_path, PHASEO_CONFIRM_ABOVE_USD="cheap"))
+    assert code == 1 and "PHASEO_CONFIRM_ABOVE_USD" in _row(output, "settings")
+
+
 def test_doctor_refuses_a_non_finite_cost_ceiling(tmp_path: Path) -> None:
     """PHASEO_MAX_COST_USD=nan is a FAIL naming the variable, never "no ceiling"."""
     code, output = _run_doctor_sync(_offline_env(tmp_path, PHASEO_MAX_COST_USD="nan"))
