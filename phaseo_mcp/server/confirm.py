@@ -76,21 +76,21 @@ class Consent:
 
 def cannot_ask_reason(ctx: Context, settings: Settings) -> str | None:
     """Why this call cannot show a question, or None when it can."""
+    version = ctx.protocol_version
+    modern = version is not None and is_version_at_least(version, INPUT_REQUIRED_VERSION)
+    if not modern and not ctx.session.can_send_request:
+        # (a stateless server also forgets what such a client declared at initialize)
+        return "this 2025-era request over stateless HTTP has no channel for a question"
     caps = ctx.client_capabilities
     elicitation = caps.elicitation if caps is not None else None
     # A bare ``elicitation: {}`` (before modes existed) means form; url-only does not.
     if elicitation is None or (elicitation.form is None and elicitation.url is not None):
         return "the host did not declare MCP form elicitation, so it cannot show a dialog"
-    version = ctx.protocol_version
-    if version is not None and is_version_at_least(version, INPUT_REQUIRED_VERSION):
-        if settings.http_stateless and not settings.state_keys:
-            return (
-                "this stateless HTTP server has no PHASEO_MCP_STATE_KEYS, so an answer "
-                "reaching another replica could not be verified"
-            )
-        return None
-    if not ctx.session.can_send_request:
-        return "this 2025-era request over stateless HTTP has no channel for a question"
+    if modern and settings.http_stateless and not settings.state_keys:
+        return (
+            "this stateless HTTP server has no PHASEO_MCP_STATE_KEYS, so an answer "
+            "reaching another replica could not be verified"
+        )
     return None
 
 
@@ -143,7 +143,9 @@ async def _decide(ctx: Context, arguments: dict[str, Any]) -> Consent | Elicit[P
     if (why := cannot_ask_reason(ctx, settings)) is not None:
         log.info("price confirmation %s: not asked (%s)", tag, why)
         return Consent("cannot_ask", why)
-    if not ctx.input_responses:
+    if ctx.input_responses:  # a later round (2026-07-28), on whichever replica it reached
+        log.info("price confirmation %s: the user's answer arrived", tag)
+    else:
         log.info("price confirmation %s: asking the user (%s)", tag, req.model)
     return Elicit(question_text(req, estimate, unpriced), PriceConfirmation)
 

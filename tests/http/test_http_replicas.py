@@ -43,8 +43,12 @@ TOKEN = "replica-token-0123456789abcdef"
 
 @asynccontextmanager
 async def two_replicas(
-    emulator: EmulatorHandle, tmp_path: Path, journal_url: str
+    emulator: EmulatorHandle,
+    tmp_path: Path,
+    journal_url: str,
+    extra: dict[str, str] | None = None,
 ) -> AsyncIterator[tuple[Replica, Replica]]:
+    """``extra``: more environment for both replicas (e.g. shared PHASEO_MCP_STATE_KEYS)."""
     started: list[Replica] = []
     try:
         for name in ("a", "b"):
@@ -54,6 +58,7 @@ async def two_replicas(
                 tmp_path / f"state-{name}",
                 journal_url=journal_url,
                 tokens=TOKEN,
+                extra=extra,
             )
             log = tmp_path / f"replica-{name}.log"
             started.append(await launch(env, log, ["--stateless"]))
