@@ -6,7 +6,8 @@
 #   PHASEO_MCP_TOKEN=... sh configs/claude-code.sh http                  # a running HTTP server
 #
 # The stdio forms also store PHASEO_OUTPUT_DIR, PHASEO_STATE_DIR, PHASEO_BASE_URL,
-# PHASEO_MAX_COST_USD and PHASEO_LOG_LEVEL when they are set in the shell running this script.
+# PHASEO_MAX_COST_USD, PHASEO_CONFIRM_ABOVE_USD, PHASEO_REQUIRE_CONFIRMATION and
+# PHASEO_LOG_LEVEL when they are set in the shell running this script.
 #
 # Each form runs exactly one `claude mcp add`. The server name comes before --env/--header:
 # both options take several values and would swallow a name written after them.
@@ -19,8 +20,8 @@ form="${1:-uvx}"
 name="${PHASEO_MCP_NAME:-phaseo}"
 
 stdio() {  # "$@" is "-- <command> [args]"; the --env options go in front of it
-  for var in PHASEO_LOG_LEVEL PHASEO_MAX_COST_USD PHASEO_BASE_URL PHASEO_STATE_DIR \
-    PHASEO_OUTPUT_DIR; do
+  for var in PHASEO_LOG_LEVEL PHASEO_MAX_COST_USD PHASEO_CONFIRM_ABOVE_USD \
+    PHASEO_REQUIRE_CONFIRMATION PHASEO_BASE_URL PHASEO_STATE_DIR PHASEO_OUTPUT_DIR; do
     eval "value=\${$var:-}"
     if [ -n "$value" ]; then
       set -- --env "$var=$value" "$@"

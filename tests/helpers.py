@@ -32,6 +32,9 @@ TOOL_NAMES = frozenset(
         "list_video_models",
     }
 )
+# Tests that drive real host programs pin the price confirmation (a host's own elicitation
+# support must not change what it does); tests/server/test_confirm.py covers the dialog.
+PINNED_CONFIRMATION = {"PHASEO_CONFIRM_ABOVE_USD": "off"}
 SUNRISE = {"model": "google/veo-3.1-lite", "prompt": "sunrise over a lake", "duration": 8}
 
 

@@ -228,6 +228,12 @@ def state_security(settings: Settings) -> RequestStateSecurity:
     keys: list[str | bytes] = [k.get_secret_value() for k in settings.state_keys]
     for key in keys:
         register_secret(str(key), pin=True)
+    if not keys and settings.http_stateless and settings.confirm_above_usd is not None:
+        log.warning(
+            "price confirmation: PHASEO_MCP_STATE_KEYS is not set, so this stateless server "
+            "asks no one (creates proceed%s); give every replica the same keys to ask",
+            ", refused under PHASEO_REQUIRE_CONFIRMATION" if settings.require_confirmation else "",
+        )
     keys = keys or [os.urandom(32)]
     return RequestStateSecurity(
         keys=keys, ttl=settings.duplicate_window_seconds, bind_principal=_principal

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from helpers import SUNRISE, TEST_KEY, TIME_SCALE, mp4_boxes, stdio_env
+from helpers import PINNED_CONFIRMATION, SUNRISE, TEST_KEY, TIME_SCALE, mp4_boxes, stdio_env
 from local_servers import advance_clock, emulator_process, host_env
 
 SERVER = "phaseo"
@@ -47,7 +47,13 @@ class Backend:
 
     def server_env(self) -> dict[str, str]:
         """What the user's shell holds for the server when the host starts."""
-        return stdio_env(self.base_url, self.output_dir, self.state_dir, PHASEO_LOG_LEVEL="INFO")
+        return stdio_env(
+            self.base_url,
+            self.output_dir,
+            self.state_dir,
+            PHASEO_LOG_LEVEL="INFO",
+            **PINNED_CONFIRMATION,
+        )
 
     def videos(self) -> list[Path]:
         return sorted(p for p in self.output_dir.rglob("*") if p.is_file())

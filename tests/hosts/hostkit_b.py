@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers import TIME_SCALE, assert_mp4, stdio_env
+from helpers import PINNED_CONFIRMATION, TIME_SCALE, assert_mp4, stdio_env
 from local_servers import (
     HTTP_TOKEN,
     ROOT,
@@ -60,7 +60,7 @@ class Box:
 
     def server_values(self, base_url: str) -> dict[str, str]:
         """What the stdio server needs to reach the emulator, at the test time scale."""
-        return stdio_env(base_url, self.output_dir, self.state_dir)
+        return stdio_env(base_url, self.output_dir, self.state_dir, **PINNED_CONFIRMATION)
 
     @contextmanager
     def http_server(self, base_url: str) -> Iterator[str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helpers import stop_process
+from helpers import PINNED_CONFIRMATION, stop_process
 from hostcache import host_binary, install
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "http"))
@@ -185,7 +185,7 @@ def http_server(
     base_url: str, output_dir: Path, state_dir: Path, token: str, log: Path
 ) -> Iterator[Replica]:
     """``phaseo-mcp serve --transport http`` accepting ``token``, against the emulator."""
-    env = server_env(base_url, output_dir, state_dir, tokens=token)
+    env = server_env(base_url, output_dir, state_dir, tokens=token, extra=PINNED_CONFIRMATION)
     replica = start_replica(env, log)
     try:
         yield replica

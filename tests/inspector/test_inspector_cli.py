@@ -24,7 +24,7 @@ from mcp.server.mcpserver import MCPServer
 from phaseo_mcp.config import Settings
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 
-from helpers import TEST_KEY, TIME_SCALE, TOOL_NAMES, data
+from helpers import PINNED_CONFIRMATION, TEST_KEY, TIME_SCALE, TOOL_NAMES, data, make_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "http"))
 from httpkit import SUNRISE, serve_phaseo  # noqa: E402
@@ -35,6 +35,12 @@ VERSION = "2.12.0"
 TOKEN = "inspector-token-0123456789abcdef"
 TOOLS = TOOL_NAMES
 RUN_TIMEOUT = 120.0
+
+
+@pytest.fixture
+def settings(emulator: EmulatorHandle, output_dir: Path, state_dir: Path) -> Settings:
+    """The conftest's settings with the price confirmation pinned off (a real host)."""
+    return make_settings(emulator.base_url, output_dir, state_dir, confirm_above_usd=None)
 
 
 def inspector() -> Path:
@@ -88,6 +94,7 @@ def stdio_target(settings: Settings) -> list[str]:
         "PHASEO_TIME_SCALE": str(TIME_SCALE),
         "PHASEO_TESTING_ZERO_RETRY_WAITS": "1",
         "PHASEO_LOG_LEVEL": "WARNING",
+        **PINNED_CONFIRMATION,
     }
     flags = [item for name, value in env.items() for item in ("-e", f"{name}={value}")]
     return [*flags, "--cwd", str(ROOT), sys.executable, "-m", "phaseo_mcp"]

@@ -136,7 +136,8 @@ def test_manifest_version_matches_the_package(manifest: dict[str, Any]) -> None:
 
 
 def test_manifest_user_settings(manifest: dict[str, Any]) -> None:
-    """API key: a required sensitive string. Output folder: a directory setting."""
+    """API key: a required sensitive string. Output folder: a directory setting. The price
+    confirmation's threshold (default 0.50) and its require switch are user settings too."""
     api_key = manifest["user_config"]["api_key"]
     assert api_key["type"] == "string"
     assert api_key["sensitive"] is True and api_key["required"] is True
@@ -146,6 +147,10 @@ def test_manifest_user_settings(manifest: dict[str, Any]) -> None:
     for config in configs:
         assert config["env"]["PHASEO_API_KEY"] == "${user_config.api_key}"
         assert config["env"]["PHASEO_OUTPUT_DIR"] == "${user_config.output_dir}"
+        assert config["env"]["PHASEO_CONFIRM_ABOVE_USD"] == "${user_config.confirm_above_usd}"
+        assert config["env"]["PHASEO_REQUIRE_CONFIRMATION"] == "${user_config.require_confirmation}"
+    assert manifest["user_config"]["confirm_above_usd"]["default"] == "0.50"
+    assert manifest["user_config"]["require_confirmation"]["type"] == "boolean"
 
 
 def test_manifest_entry_point_and_tools(manifest: dict[str, Any]) -> None:
@@ -162,12 +167,20 @@ def test_manifest_entry_point_and_tools(manifest: dict[str, Any]) -> None:
     )
 
 
-def _expand_mcpb(value: str, dirname: Path, output_dir: Path) -> str:
-    return (
+def _expand_mcpb(
+    value: str, dirname: Path, output_dir: Path, user_config: dict[str, Any] | None = None
+) -> str:
+    """What the host substitutes: the key and folder given, every other setting's default."""
+    value = (
         value.replace("${__dirname}", str(dirname))
         .replace("${user_config.api_key}", TEST_KEY)
         .replace("${user_config.output_dir}", str(output_dir))
     )
+    for name, spec in (user_config or {}).items():
+        default = spec.get("default", "")
+        shown = str(default).lower() if isinstance(default, bool) else str(default)
+        value = value.replace(f"${{user_config.{name}}}", shown)
+    return value
 
 
 @pytest.mark.anyio
@@ -178,7 +191,11 @@ async def test_manifest_command_starts_the_server_and_lists_its_tools(
     config = manifest["server"]["mcp_config"]
     if sys.platform == "win32":
         config = {**config, **config["platform_overrides"]["win32"]}
-    env = {k: _expand_mcpb(v, REPO_ROOT, tmp_path / "videos") for k, v in config["env"].items()}
+    settings = manifest["user_config"]
+    env = {
+        k: _expand_mcpb(v, REPO_ROOT, tmp_path / "videos", settings)
+        for k, v in config["env"].items()
+    }
     env.update(PHASEO_BASE_URL=emulator.base_url, PHASEO_STATE_DIR=str(tmp_path / "state"))
     args = [_expand_mcpb(arg, REPO_ROOT, tmp_path) for arg in config["args"]]
     # Claude Desktop supplies the "python3" it manages; here, the interpreter running the tests.

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from mcp_types import ElicitResult
 
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 from phaseo_mcp.server.app import build_server
@@ -58,6 +59,32 @@ async def test_happy_path_takes_four_calls(client: Client, output_dir: Path) -> 
         "wait_for_video",
         "download_video",
     ]
+    path = Path(calls[-1][1]["files"][0]["path"])
+    assert path.parent == output_dir and path.read_bytes()[4:8] == b"ftyp"
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_happy_path_takes_four_calls_with_a_host_that_accepts_the_price(
+    emulator: EmulatorHandle, output_dir: Path, state_dir: Path, mode: str
+) -> None:
+    """With every priced create confirmed (threshold 0), a host whose person accepts still
+    reaches the saved file in 4 calls; the one dialog is not a call and makes one job."""
+    asked: list[str] = []
+
+    async def accept(context: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    settings = make_settings(emulator.base_url, output_dir, state_dir, confirm_above_usd=0)
+    async with Client(build_server(settings), mode=mode, elicitation_callback=accept) as client:
+        calls = await run_agent(client, REQUEST)
+    assert [c[0] for c in calls] == [
+        "list_video_models",
+        "create_video",
+        "wait_for_video",
+        "download_video",
+    ]
+    assert len(asked) == 1 and emulator.counters["create"] == 1
     path = Path(calls[-1][1]["files"][0]["path"])
     assert path.parent == output_dir and path.read_bytes()[4:8] == b"ftyp"
 

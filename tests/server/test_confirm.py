@@ -288,3 +288,19 @@ async def test_over_stdio_accept_creates_once_and_decline_sends_nothing(
     assert data(refused)["failure_kind"] == "declined"
     assert len(yes.questions) == 1 and len(no.questions) == 1
     assert creates(emulator) == 1
+
+
+async def test_the_tool_description_states_the_effective_rule(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    """create_video's description tells the model the rule the server applies."""
+    async with connected(emulator, tmp_path / "d", "auto", None) as client:
+        default = {t.name: t for t in (await client.list_tools()).tools}["create_video"]
+    async with connected(
+        emulator, tmp_path / "o", "auto", None, confirm_above_usd=2.5, require_confirmation=True
+    ) as client:
+        strict = {t.name: t for t in (await client.list_tools()).tools}["create_video"]
+    assert "$0.50 or more" in (default.description or "")
+    assert "$2.50 or more" in (strict.description or "")
+    assert "are refused" in (strict.description or "")
+    assert "confirmation" not in str(default.input_schema)  # filled by the server, not the model

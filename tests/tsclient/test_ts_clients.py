@@ -25,7 +25,7 @@ import pytest
 
 from phaseo_mcp.emulator import EmulatorHandle
 
-from helpers import TEST_KEY, mp4_boxes
+from helpers import PINNED_CONFIRMATION, TEST_KEY, mp4_boxes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "http"))
@@ -132,6 +132,7 @@ def stdio_server(emulator: EmulatorHandle, output_dir: Path, state_dir: Path) ->
             "PHASEO_TIME_SCALE": str(SERVER_TIME_SCALE),
             "PHASEO_TESTING_ZERO_RETRY_WAITS": "1",
             "PHASEO_LOG_LEVEL": "INFO",
+            **PINNED_CONFIRMATION,
         },
     }
 
@@ -165,7 +166,9 @@ async def test_typescript_client_drives_every_tool(
         if transport == "stdio":
             config["server"] = stdio_server(emulator, output_dir, state_dir)
         else:
-            env = server_env(emulator.base_url, output_dir, state_dir, tokens=TOKEN)
+            env = server_env(
+                emulator.base_url, output_dir, state_dir, tokens=TOKEN, extra=PINNED_CONFIRMATION
+            )
             env["PHASEO_TIME_SCALE"] = str(SERVER_TIME_SCALE)
             flags = ["--stateless"] if transport == "http-stateless" else []
             replica = await launch(env, tmp_path / "server.log", flags)
