@@ -111,6 +111,8 @@ async def _decide(ctx: Context, arguments: dict[str, Any]) -> Consent | Elicit[P
     fields = {k: v for k, v in arguments.items() if k in CreateVideoRequest.model_fields}
     req = CreateVideoRequest.model_validate({k: v for k, v in fields.items() if v is not None})
     state, gateway, owner = gateway_for(ctx)
+    if state.running.closing:
+        return Consent("not_needed")  # the server is stopping: the create answers so
     catalogue, _ = await state.catalog.try_get(gateway, owner.key_fp)
     estimate: float | None = None
     unpriced = "the model catalogue is unavailable"
@@ -128,15 +130,19 @@ async def _decide(ctx: Context, arguments: dict[str, Any]) -> Consent | Elicit[P
     tag = _fingerprint_tag(fingerprint)
     if not arguments.get("allow_duplicate"):
         window = settings.duplicate_window_seconds
-        started = await anyio.to_thread.run_sync(
-            lambda: already_started(
-                journal,
-                key_fp=owner.key_fp,
-                fingerprint=fingerprint,
-                owner=owner.id,
-                window_seconds=window,
+        try:
+            started = await anyio.to_thread.run_sync(
+                lambda: already_started(
+                    journal,
+                    key_fp=owner.key_fp,
+                    fingerprint=fingerprint,
+                    owner=owner.id,
+                    window_seconds=window,
+                )
             )
-        )
+        except Exception as exc:  # cannot tell: asking once more is the safe side
+            log.warning("price confirmation %s: duplicate check failed: %s", tag, exc)
+            started = False
         if started:
             log.info("price confirmation %s: already started, not asked again", tag)
             return Consent("already_started")

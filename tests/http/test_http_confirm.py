@@ -11,16 +11,18 @@ import anyio
 import pytest
 from httpkit import Replica, mcp_client, serve_phaseo
 from mcp.client.session import ClientRequestContext
-from mcp_types import ElicitRequestParams, ElicitResult
+from mcp.shared.exceptions import MCPError
+from mcp_types import ElicitRequestParams, ElicitResult, InputRequiredResult
 from test_http_replicas import TOKEN, nginx_in_front, two_replicas
 
 from phaseo_mcp.config import Settings
 from phaseo_mcp.emulator import EmulatorHandle
 
-from helpers import data, text
+from helpers import OTHER_KEY, TEST_KEY, data, text
 
 pytestmark = pytest.mark.anyio
 ERAS = pytest.mark.parametrize("mode", ["auto", "legacy"])
+API_KEY = "X-Phaseo-Api-Key"
 STATE_KEY = "shared-state-key-0123456789abcdef-0123456789"
 DEAR = {
     "model": "google/veo-3.1",
@@ -148,3 +150,43 @@ async def test_two_stateless_replicas_question_on_one_answer_on_the_other(
     assert sorted(answered["a"] + answered["b"]) == ["accept", "decline"]
     assert STATE_KEY not in logs["a"] + logs["b"]
     assert "Invalid or expired requestState" not in logs["a"] + logs["b"]
+
+
+async def test_an_answer_sealed_for_one_caller_is_refused_for_another(
+    settings: Settings, emulator: EmulatorHandle
+) -> None:
+    """Under --multi-user the question's state is bound to the caller's key: another caller
+    replaying it (same token, same arguments, an accept) gets the requestState error and
+    nothing is created."""
+    host = Host("accept")
+    async with serve_phaseo(settings, multi_user=True, tokens=[TOKEN]) as served:
+        with anyio.fail_after(60):
+            async with mcp_client(
+                served.url,
+                "auto",
+                token=TOKEN,
+                headers={API_KEY: TEST_KEY},
+                elicitation_callback=host,
+            ) as owner:
+                asked = await owner.session.call_tool(
+                    "create_video", DEAR, allow_input_required=True
+                )
+            assert isinstance(asked, InputRequiredResult), asked
+            (key,) = asked.input_requests
+            answer = {key: ElicitResult(action="accept", content={"confirm": True})}
+            async with mcp_client(
+                served.url,
+                "auto",
+                token=TOKEN,
+                headers={API_KEY: OTHER_KEY},
+                elicitation_callback=host,
+            ) as other:
+                with pytest.raises(MCPError) as caught:
+                    await other.call_tool(
+                        "create_video",
+                        DEAR,
+                        input_responses=answer,
+                        request_state=asked.request_state,
+                    )
+    assert "Invalid or expired requestState" in str(caught.value)
+    assert emulator.counters["create"] == 0
