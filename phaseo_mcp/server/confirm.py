@@ -36,7 +36,7 @@ from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
 from phaseo_mcp.config import Settings
-from phaseo_mcp.gateway.models import CreateVideoRequest
+from phaseo_mcp.gateway.models import CreateVideoRequest, WebhookUrl
 from phaseo_mcp.jobs.confirm import (
     CONFIRM_TITLE,
     needs_confirmation,
@@ -44,7 +44,7 @@ from phaseo_mcp.jobs.confirm import (
     question_text,
 )
 from phaseo_mcp.jobs.fingerprint import request_fingerprint
-from phaseo_mcp.logs import register_secret
+from phaseo_mcp.logs import for_result, register_caller_secret, register_secret
 from phaseo_mcp.server.app import state_of
 from phaseo_mcp.server.results import failure
 
@@ -153,7 +153,10 @@ async def _decide(ctx: Context, arguments: dict[str, Any]) -> Consent | Elicit[P
         log.info("price confirmation %s: the user's answer arrived", tag)
     else:
         log.info("price confirmation %s: asking the user (%s)", tag, req.model)
-    return Elicit(question_text(req, estimate, unpriced), PriceConfirmation)
+    if isinstance(req.webhook, WebhookUrl):
+        register_caller_secret(req.webhook.secret)
+    # Only request fields reach the text; a key pasted into the prompt is redacted all the same.
+    return Elicit(for_result(question_text(req, estimate, unpriced)), PriceConfirmation)
 
 
 async def price_question(ctx: Context, **arguments: Any) -> Consent | Elicit[PriceConfirmation]:

@@ -135,6 +135,20 @@ async def test_the_question_names_model_price_and_prompt_but_no_secret(
     assert list(schema["properties"]) == ["confirm"]
 
 
+async def test_a_key_pasted_into_the_prompt_is_redacted_in_the_question(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    """Even a prompt that holds the API key or the webhook secret never shows them."""
+    host = Host("decline")
+    prompt = f"a banner reading {TEST_KEY} and {WEBHOOK_SECRET}"
+    async with connected(emulator, tmp_path, "auto", host) as client:
+        await client.call_tool("create_video", {**DEAR, "prompt": prompt})
+    (question,) = host.questions
+    assert "a banner reading" in question.message
+    assert TEST_KEY not in question.message and WEBHOOK_SECRET not in question.message
+    assert creates(emulator) == 0
+
+
 @ERAS
 async def test_a_job_below_the_threshold_is_not_asked_about(
     emulator: EmulatorHandle, tmp_path: Path, mode: str
