@@ -96,3 +96,12 @@ def rule_text(threshold: float | None, require: bool) -> str:
             else "; hosts that cannot show the dialog create as usual"
         )
     return rule + "."
+
+
+def rule_brief(threshold: float | None, require: bool) -> str:
+    """The rule in a few words, for create_video's description (tools/list stays small)."""
+    if threshold is None:
+        return ""
+    start = "Any price" if threshold == 0 else f"From ${threshold:.2f}"
+    where = "; refused where no dialog exists" if require else ""
+    return f"{start} (or unpriced), the user confirms the price in a dialog first{where}."

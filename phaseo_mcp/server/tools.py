@@ -34,7 +34,7 @@ from phaseo_mcp.gateway.models import (
     VideoStatus,
     Webhook,
 )
-from phaseo_mcp.jobs.confirm import rule_text
+from phaseo_mcp.jobs.confirm import rule_brief
 from phaseo_mcp.os_errors import os_failure
 from phaseo_mcp.server.app import state_of
 from phaseo_mcp.server.confirm import PARAMETER as CONFIRMATION
@@ -336,8 +336,8 @@ def register_tools(server: MCPServer, settings: Settings | None = None) -> None:
     for fn, title, hints in TOOLS:
         description = inspect.cleandoc(cast(str, fn.__doc__))
         if fn is create_video:
-            rule = rule_text(settings.confirm_above_usd, settings.require_confirmation)
-            description += f"\n{rule} Tell the user the estimate before calling."
+            rule = rule_brief(settings.confirm_above_usd, settings.require_confirmation)
+            description += f"\n{rule}" if rule else ""
         server.add_tool(
             fn,
             name=fn.__name__,

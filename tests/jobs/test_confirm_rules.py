@@ -6,7 +6,13 @@ import pytest
 
 from phaseo_mcp.config import DEFAULT_CONFIRM_ABOVE_USD, Settings
 from phaseo_mcp.gateway.models import CreateVideoRequest
-from phaseo_mcp.jobs.confirm import needs_confirmation, over_ceiling, question_text, rule_text
+from phaseo_mcp.jobs.confirm import (
+    needs_confirmation,
+    over_ceiling,
+    question_text,
+    rule_brief,
+    rule_text,
+)
 
 KEY = "0123456789abcdef0123456789abcdef-shared"
 
@@ -63,6 +69,9 @@ def test_the_rule_text_states_each_setting() -> None:
     assert "above $0" in rule_text(0.0, False)
     assert "are refused" in rule_text(0.5, True)
     assert "off" in rule_text(None, True)
+    assert rule_brief(0.5, False).startswith("From $0.50 (or unpriced)")
+    assert rule_brief(0, True).startswith("Any price") and "refused" in rule_brief(0, True)
+    assert rule_brief(None, True) == ""
 
 
 def test_settings_from_the_environment() -> None:
