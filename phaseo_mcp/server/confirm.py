@@ -181,7 +181,6 @@ price_question.__signature__ = _by_name(  # type: ignore[attr-defined]
 
 
 async def confirm_create(
-    ctx: Context,
     answer: Annotated[ElicitationResult[PriceConfirmation], Resolve(price_question)],
 ) -> Consent:
     """``create_video``'s ``confirmation``: the person's answer, or why none was needed."""
@@ -190,9 +189,12 @@ async def confirm_create(
             return answer.data
         ticked = isinstance(answer.data, PriceConfirmation) and answer.data.confirm
         log.info("price confirmation answered: %s", "accept" if ticked else "accept, unticked")
-        return Consent("confirmed") if ticked else Consent("declined", "left the box unticked")
+        if ticked:
+            return Consent("confirmed")
+        return Consent("declined", "answered the price confirmation without ticking its box")
     log.info("price confirmation answered: %s", answer.action)
-    return Consent("declined", "declined" if answer.action == "decline" else "cancelled")
+    said = "declined" if answer.action == "decline" else "cancelled"
+    return Consent("declined", f"{said} the price confirmation")
 
 
 Confirmation = Annotated[Consent, Resolve(confirm_create)]
@@ -206,7 +208,7 @@ def refusal(ctx: Context, consent: Consent) -> CallToolResult | None:
     settings = state_of(ctx).settings
     if consent.kind == "declined":
         return failure(
-            f"The user {consent.detail} the price confirmation, so this video was not "
+            f"The user {consent.detail}, so this video was not "
             "created: nothing was sent and nothing was billed. Do not create it again "
             "unless the user asks for it.",
             kind="declined",

@@ -87,7 +87,7 @@ async def test_accepting_the_price_creates_exactly_one_job(
     [
         ("decline", None, "declined"),
         ("cancel", None, "cancelled"),
-        ("accept", {"confirm": False}, "left the box unticked"),
+        ("accept", {"confirm": False}, "without ticking its box"),
     ],
 )
 async def test_declining_sends_nothing_and_says_so(
