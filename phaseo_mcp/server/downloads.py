@@ -30,10 +30,6 @@ from phaseo_mcp.server.texts import summarize_download
 log = logging.getLogger(__name__)
 
 
-def _url_call(video_id: str) -> dict[str, object]:
-    return {"tool": "download_video", "arguments": {"video_id": video_id, "mode": "url"}}
-
-
 def owner_folder(output_dir: Path, owner: Owner) -> Path:
     """Where an owner's files go: the output directory itself for ``local`` (so files saved
     before owners existed stay where they are), else a folder named by the owner (a hash,

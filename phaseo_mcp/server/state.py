@@ -70,6 +70,7 @@ class AppState:
         return self._journal
 
     async def _open_journal(self) -> None:
+        # On first use, not at start-up: sqlite3 and the journal modules (python -X importtime)
         from phaseo_mcp.jobs.journal import open_journal
         from phaseo_mcp.jobs.journal_sqlite import (
             DEFAULT_BUSY_TIMEOUT_SECONDS,
@@ -119,7 +120,7 @@ def state_of(ctx: Context) -> AppState:
 
 
 def make_http_client(settings: Settings) -> httpx.AsyncClient:
-    import httpx
+    import httpx  # on the first gateway call: about 0.1 s of start-up otherwise
 
     timeout = httpx.Timeout(
         settings.read_timeout_seconds / settings.time_scale,
