@@ -45,8 +45,8 @@ from phaseo_mcp.jobs.confirm import (
 )
 from phaseo_mcp.jobs.fingerprint import request_fingerprint
 from phaseo_mcp.logs import for_result, register_caller_secret, register_secret
-from phaseo_mcp.server.app import state_of
 from phaseo_mcp.server.results import failure
+from phaseo_mcp.server.state import state_of
 
 log = logging.getLogger(__name__)
 INPUT_REQUIRED_VERSION = "2026-07-28"  # the first protocol that asks by input_required
@@ -102,7 +102,7 @@ def _fingerprint_tag(fingerprint: str) -> str:
 async def _decide(ctx: Context, arguments: dict[str, Any]) -> Consent | Elicit[PriceConfirmation]:
     from phaseo_mcp.jobs.catalog import check_request, estimate_cost
     from phaseo_mcp.jobs.confirm_guard import already_started
-    from phaseo_mcp.server.operations import gateway_for
+    from phaseo_mcp.server.request import gateway_for
 
     settings = state_of(ctx).settings
     threshold = settings.confirm_above_usd
