@@ -27,7 +27,8 @@ def run_journal_command(args: argparse.Namespace, settings: Settings) -> Answer:
 def check_journal(settings: Settings) -> Answer:
     """Status 0 when the journal is intact and writable (or not created yet), else 1."""
     if settings.journal_url:
-        from phaseo_mcp.jobs.journal import JournalError, open_journal
+        from phaseo_mcp.jobs.journal import JournalError
+        from phaseo_mcp.jobs.journal_open import open_journal
 
         try:
             open_journal(journal_url=settings.journal_url, state_dir=settings.state_dir).close()
@@ -43,7 +44,8 @@ def check_journal(settings: Settings) -> Answer:
 
 
 def prune_journal(settings: Settings, older_than: float) -> Answer:
-    from phaseo_mcp.jobs.journal import JournalError, open_journal
+    from phaseo_mcp.jobs.journal import JournalError
+    from phaseo_mcp.jobs.journal_open import open_journal
 
     if not math.isfinite(older_than) or older_than < 0:
         return Answer(

@@ -83,7 +83,7 @@ class AppState:
         return self._journal
 
     async def _open_journal(self) -> None:
-        from phaseo_mcp.jobs.journal import open_journal
+        from phaseo_mcp.jobs.journal_open import open_journal
         from phaseo_mcp.jobs.journal_sqlite import (
             DEFAULT_BUSY_TIMEOUT_SECONDS,
             MIN_BUSY_TIMEOUT_SECONDS,

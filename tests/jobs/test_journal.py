@@ -13,8 +13,8 @@ from phaseo_mcp.jobs.journal import (
     Duplicate,
     Journal,
     JournalError,
-    open_journal,
 )
+from phaseo_mcp.jobs.journal_open import open_journal
 
 from journal_stores import Store
 

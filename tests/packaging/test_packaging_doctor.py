@@ -430,7 +430,7 @@ def test_doctor_fails_on_a_corrupt_journal_and_passes_a_healthy_one(tmp_path: Pa
     assert code == 1 and "FAIL" in row and str(journal) in row and "corrupt" in row
     assert "journal check" in row and journal.read_bytes() == junk
     journal.unlink()
-    from phaseo_mcp.jobs.journal import open_journal
+    from phaseo_mcp.jobs.journal_open import open_journal
 
     open_journal(journal_url=None, state_dir=state).close()
     _, output = _run_doctor_sync(_offline_env(tmp_path))
@@ -443,7 +443,7 @@ def test_doctor_fails_on_a_corrupt_journal_and_passes_a_healthy_one(tmp_path: Pa
 )
 async def test_doctor_fails_on_a_read_only_journal(tmp_path: Path) -> None:
     """The state folder mounted read-only (root ignores file modes): the journal row FAILs."""
-    from phaseo_mcp.jobs.journal import open_journal
+    from phaseo_mcp.jobs.journal_open import open_journal
 
     state = tmp_path / "state"
     open_journal(journal_url=None, state_dir=state).close()
