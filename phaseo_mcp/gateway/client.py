@@ -20,13 +20,8 @@ from phaseo_mcp.clock import Clock
 from phaseo_mcp.config import RetryPolicy
 from phaseo_mcp.errors import ConfigError, OutcomeUnknown, TransportError
 from phaseo_mcp.gateway.errors import KEY_HELP, gateway_error
-from phaseo_mcp.gateway.models import (
-    DownloadUrl,
-    ModelList,
-    VideoList,
-    VideoObject,
-    check_video_id,
-)
+from phaseo_mcp.gateway.requests import check_video_id
+from phaseo_mcp.gateway.responses import DownloadUrl, ModelList, VideoList, VideoObject
 from phaseo_mcp.gateway.retry import (
     RETRYABLE_STATUSES,
     parse_retry_after,

@@ -19,7 +19,8 @@ import anyio
 
 from phaseo_mcp.errors import OutcomeUnknown, PhaseoError
 from phaseo_mcp.gateway.client import GatewayClient
-from phaseo_mcp.gateway.models import CreateVideoRequest, Job
+from phaseo_mcp.gateway.job import Job
+from phaseo_mcp.gateway.requests import CreateVideoRequest
 from phaseo_mcp.jobs.fingerprint import request_fingerprint, without_secrets
 
 if TYPE_CHECKING:

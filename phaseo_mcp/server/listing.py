@@ -14,7 +14,8 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
 from phaseo_mcp.errors import PhaseoError, TransportError
-from phaseo_mcp.gateway.models import Job, VideoObject, to_iso, to_unix
+from phaseo_mcp.gateway.job import Job, to_iso, to_unix
+from phaseo_mcp.gateway.responses import VideoObject
 from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.journal_faults import journal_warning
 from phaseo_mcp.jobs.owner import Owner

@@ -16,12 +16,8 @@ from mcp.types import CallToolResult
 from phaseo_mcp.errors import InputError
 from phaseo_mcp.gateway.client import GatewayClient
 from phaseo_mcp.gateway.errors import HEADER_KEY_HELP, KEY_HELP
-from phaseo_mcp.gateway.models import (
-    CreateVideoRequest,
-    Job,
-    WebhookUrl,
-    check_video_id,
-)
+from phaseo_mcp.gateway.job import Job
+from phaseo_mcp.gateway.requests import CreateVideoRequest, WebhookUrl, check_video_id
 from phaseo_mcp.jobs.catalog import check_request, estimate_cost, summarize
 from phaseo_mcp.jobs.create import create_job
 from phaseo_mcp.jobs.journal import JournalError

@@ -12,7 +12,8 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from phaseo_mcp.errors import InputError, PhaseoError
-from phaseo_mcp.gateway.models import Job, check_video_id
+from phaseo_mcp.gateway.job import Job
+from phaseo_mcp.gateway.requests import check_video_id
 from phaseo_mcp.server.results import video_result
 
 

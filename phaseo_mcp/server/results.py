@@ -9,7 +9,7 @@ from mcp.types import CallToolResult, ContentBlock, TextContent
 from pydantic import BaseModel, ValidationError
 
 from phaseo_mcp.errors import FailureKind, PhaseoError
-from phaseo_mcp.gateway.models import Job, JobFailureKind, VideoStatus
+from phaseo_mcp.gateway.job import Job, JobFailureKind, VideoStatus
 from phaseo_mcp.jobs.catalog import ModelSummary
 from phaseo_mcp.logs import for_result
 from phaseo_mcp.server.texts import clip, compact_json

@@ -25,12 +25,12 @@ from phaseo_mcp.config import (
     MIN_WAIT_TIMEOUT_SECONDS,
 )
 from phaseo_mcp.errors import PhaseoError
-from phaseo_mcp.gateway.models import (
+from phaseo_mcp.gateway.job import VideoStatus
+from phaseo_mcp.gateway.requests import (
     CreateVideoRequest,
     InputReference,
     OutputConfig,
     ProviderRouting,
-    VideoStatus,
     Webhook,
 )
 from phaseo_mcp.os_errors import os_failure
@@ -54,7 +54,7 @@ VideoId = Annotated[
 
 
 def _api(name: str, description: str) -> Any:
-    """The request field's own constraints (one source: gateway/models.py) plus a description."""
+    """The request field's own constraints (one source: gateway/requests.py) plus a description."""
     return FieldInfo.merge_field_infos(
         CreateVideoRequest.model_fields[name], description=description
     )
