@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import hmac
-import ipaddress
 import logging
 import os
 import socket
@@ -34,6 +33,7 @@ from phaseo_mcp.config import (
     DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
     HttpLimits,
     Settings,
+    is_loopback,
 )
 from phaseo_mcp.errors import ConfigError
 from phaseo_mcp.logs import hide_path_in_results, register_secret
@@ -71,15 +71,6 @@ class StaticTokenVerifier:
 def parse_tokens(raw: str | None) -> list[str]:
     tokens = [t.strip() for t in (raw or "").split(",")]
     return [t for t in tokens if t]
-
-
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
-        return host == "localhost"
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def url_host(host: str) -> str:
