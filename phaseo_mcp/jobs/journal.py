@@ -28,7 +28,6 @@ from phaseo_mcp.errors import FailureKind, PhaseoError
 JobRowState = Literal["intent", "created", "outcome_unknown", "rejected", "probable"]
 # A job in one of these states no longer holds the duplicate guard: a retry is a new job.
 RELEASING_STATUSES = frozenset({"failed", "cancelled", "expired"})
-_SECRET_NAMES = frozenset({"apikey", "authorization", "token", "password", "access_token"})
 
 
 class JournalError(PhaseoError):
@@ -106,7 +105,7 @@ class Journal(Protocol):
         same fingerprint less than ``window_seconds`` ago and that job was not released
         (rejected; failed, cancelled or expired; deleted), insert nothing and return
         ``Duplicate(existing)``. ``allow_duplicate`` always inserts (and takes the guard).
-        Secret-looking keys of ``request`` are dropped before it is stored."""
+        Secret fields of ``request`` (``fingerprint.without_secrets``) are never stored."""
 
     def mark_created(
         self, row_id: int, *, video_id: str, status: str, cost_usd: float | None = None
@@ -204,21 +203,6 @@ class Journal(Protocol):
     def __enter__(self) -> Journal: ...
 
     def __exit__(self, *exc: object) -> None: ...
-
-
-def scrub(value: Any) -> Any:
-    """A copy without any key that looks like a secret (defence in depth: callers scrub too)."""
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            name = str(key).lower().replace("-", "_")
-            if "secret" in name or "api_key" in name or name in _SECRET_NAMES:
-                continue
-            out[str(key)] = scrub(item)
-        return out
-    if isinstance(value, list | tuple):
-        return [scrub(item) for item in value]
-    return value
 
 
 def redact_url(url: str) -> str:

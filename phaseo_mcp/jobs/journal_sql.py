@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
+from phaseo_mcp.jobs.fingerprint import without_secrets
 from phaseo_mcp.jobs.journal import (
     RELEASING_STATUSES,
     Claimed,
@@ -23,7 +24,6 @@ from phaseo_mcp.jobs.journal import (
     JobRecord,
     JobRowState,
     JournalError,
-    scrub,
 )
 from phaseo_mcp.jobs.journal_schema import (
     CLAIM_GUARD,
@@ -74,7 +74,7 @@ class SqlJournal(ABC):
         owner: str | None = None,
     ) -> Claimed | Duplicate:
         now = time.time() if now is None else now
-        clean = scrub(request)
+        clean = without_secrets(request)  # callers remove them too: defence in depth
         guard = (key_fingerprint, fingerprint)
         try:
             with self._transaction(write=True) as tx:
