@@ -99,7 +99,7 @@ class GatewayClient:
         """Send with the retry policy; return a 2xx response or raise a mapped error."""
         headers = self._headers() if auth else {"User-Agent": USER_AGENT}
         target = url or f"{self.base_url}{path}"
-        backoff = Backoff(self.policy, self.clock, deadline)
+        backoff = Backoff(self.policy, self.clock, deadline, logger=log)
         while True:
             retry_after: float | None = None
             try:

@@ -18,7 +18,6 @@ VideoStatus = Literal[
     "queued", "processing", "completed", "failed", "cancelled", "expired", "unknown"
 ]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled", "expired"})
-FAILED_STATUSES: frozenset[str] = frozenset({"failed", "cancelled", "expired"})
 JobFailureKind = Literal[
     "content_refused", "provider_error", "insufficient_funds", "expired", "cancelled", "other"
 ]

@@ -60,12 +60,21 @@ def within_budget(now: float, delay: float, deadline: float | None) -> bool:
 
 class Backoff:
     """The one backoff loop: count attempts, wait between them, stop when the policy or the
-    caller's deadline says so. Every retrying loop (a request, a download) goes through it."""
+    caller's deadline says so. Every retrying loop (a request, a download) goes through it;
+    each logs its retries under its own logger."""
 
-    def __init__(self, policy: RetryPolicy, clock: Clock, deadline: float | None = None) -> None:
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        clock: Clock,
+        deadline: float | None = None,
+        *,
+        logger: logging.Logger = log,
+    ) -> None:
         self.policy = policy
         self.clock = clock
         self.deadline = deadline
+        self.logger = logger
         self.attempt = 0  # retries made so far
 
     async def retry_or_raise(
@@ -79,5 +88,5 @@ class Backoff:
         ):
             raise failure from None
         self.attempt += 1
-        log.info("retrying %s in %.2fs (attempt %d)", what, delay, self.attempt)
+        self.logger.info("retrying %s in %.2fs (attempt %d)", what, delay, self.attempt)
         await self.clock.sleep(delay)

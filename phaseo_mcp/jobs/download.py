@@ -48,10 +48,6 @@ class NameTaken(PhaseoError):
 
     failure_kind = "file_exists"
 
-    def __init__(self, message: str, *, size: int | None) -> None:
-        super().__init__(message)
-        self.size = size
-
 
 def _size_of(path: Path) -> int | None:
     try:
@@ -128,11 +124,10 @@ async def save_output(
         raise NameTaken(
             f"A different file ({_size_of(target)} bytes) already exists at {target.name} in "
             "the output directory. Pass overwrite=true to replace it, or choose another "
-            "filename.",
-            size=_size_of(target),
+            "filename."
         )
     await anyio.to_thread.run_sync(remove_job_leftovers, target.parent, video_id)
-    backoff = Backoff(gateway.policy, gateway.clock)
+    backoff = Backoff(gateway.policy, gateway.clock, logger=log)
     integrity_retried = False
     while True:
         made: list[TempFile] = []  # the temp file, once this attempt has created it
@@ -183,6 +178,5 @@ async def _lost_race(target: Path, size: int, sha: str, mime: str | None) -> Sav
     raise NameTaken(
         f"A file named {target.name} ({taken} bytes, not this video) appeared in the output "
         "directory meanwhile, while this download was running; it was left untouched. "
-        "Choose another filename, or pass overwrite=true to replace it.",
-        size=taken,
+        "Choose another filename, or pass overwrite=true to replace it."
     )

@@ -23,9 +23,9 @@ from phaseo_mcp.jobs.journal_schema import Transaction
 from phaseo_mcp.jobs.journal_sql import SqlJournal
 from phaseo_mcp.logs import register_secret
 
-DEFAULT_POOL_SIZE = 8
-DEFAULT_CONNECT_TIMEOUT_SECONDS = 10
-DEFAULT_ACQUIRE_TIMEOUT_SECONDS = 30.0
+POOL_SIZE = 8
+CONNECT_TIMEOUT_SECONDS = 10
+ACQUIRE_TIMEOUT_SECONDS = 30.0  # how long a call waits for a free connection
 # pg_advisory_xact_lock key for schema creation: "phaseo-j" as a big-endian int64.
 _SCHEMA_LOCK = int.from_bytes(b"phaseo-j", "big") & 0x7FFFFFFFFFFFFFFF
 
@@ -57,14 +57,7 @@ class PostgresJournal(SqlJournal):
 
     for_update = " FOR NO KEY UPDATE"  # the key never changes; FK checks may share it
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        pool_size: int = DEFAULT_POOL_SIZE,
-        connect_timeout_seconds: int = DEFAULT_CONNECT_TIMEOUT_SECONDS,
-        acquire_timeout_seconds: float = DEFAULT_ACQUIRE_TIMEOUT_SECONDS,
-    ) -> None:
+    def __init__(self, url: str) -> None:
         try:
             import psycopg
             from psycopg_pool import ConnectionPool
@@ -80,7 +73,7 @@ class PostgresJournal(SqlJournal):
         register_secret(_password(url), pin=True)  # the pool logs its connection failures
         options: dict[str, Any] = {
             "autocommit": True,
-            "connect_timeout": connect_timeout_seconds,
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
             "application_name": "phaseo-mcp",
         }
         try:
@@ -108,8 +101,8 @@ class PostgresJournal(SqlJournal):
             url,
             kwargs=options,
             min_size=1,
-            max_size=pool_size,
-            timeout=acquire_timeout_seconds,
+            max_size=POOL_SIZE,
+            timeout=ACQUIRE_TIMEOUT_SECONDS,
             name="phaseo-mcp-journal",
             open=True,
         )

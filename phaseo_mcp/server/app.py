@@ -16,8 +16,6 @@ from mcp.server.mcpserver import Context, MCPServer
 from phaseo_mcp import __version__
 from phaseo_mcp.clock import Clock
 from phaseo_mcp.config import (
-    MAX_IDLE_UPSTREAM_CONNECTIONS,
-    MAX_UPSTREAM_CONNECTIONS,
     Settings,
 )
 from phaseo_mcp.errors import ConfigError
@@ -132,20 +130,9 @@ def state_of(ctx: Context) -> AppState:
 
 
 def make_http_client(settings: Settings) -> httpx.AsyncClient:
-    import httpx
+    from phaseo_mcp.gateway.transport import upstream_client
 
-    timeout = httpx.Timeout(
-        settings.read_timeout_seconds / settings.time_scale,
-        connect=settings.connect_timeout_seconds,
-    )
-    return httpx.AsyncClient(
-        timeout=timeout,
-        follow_redirects=False,
-        limits=httpx.Limits(
-            max_connections=MAX_UPSTREAM_CONNECTIONS,
-            max_keepalive_connections=MAX_IDLE_UPSTREAM_CONNECTIONS,
-        ),
-    )
+    return upstream_client(settings)
 
 
 def build_server(

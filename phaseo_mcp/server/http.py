@@ -124,7 +124,6 @@ def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
             "multi_user": options.multi_user,
             "server_files": options.server_files,
             "server_files_quota_bytes": options.server_files_quota,
-            "show_server_paths": options.server_files,
         }
     )
     if not options.server_files:
