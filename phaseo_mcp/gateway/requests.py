@@ -39,6 +39,8 @@ _SHADOWED_PARAMS = frozenset(
 _EVENT = re.compile(
     r"^(?:(?:job|video)\.)?(created|progress|completed|failed|cancelled|expired|status_changed)$"
 )
+# The gateway's own, documented exceptions to "https only" for webhooks (phaseo-api.md):
+# exactly these three hosts, not every loopback address (that is config.is_loopback).
 _LOCAL_HTTP = re.compile(r"^http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(/|$)")
 
 
