@@ -14,7 +14,7 @@ Pure rules; ``server/confirm.py`` asks the question through the host (MCP elicit
 
 from __future__ import annotations
 
-from phaseo_mcp.gateway.models import CreateVideoRequest
+from phaseo_mcp.gateway.requests import CreateVideoRequest
 
 PROMPT_EXCERPT_WORDS = 12
 PROMPT_EXCERPT_CHARS = 120

@@ -36,7 +36,7 @@ from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
 from phaseo_mcp.config import Settings
-from phaseo_mcp.gateway.models import CreateVideoRequest, WebhookUrl
+from phaseo_mcp.gateway.requests import CreateVideoRequest, WebhookUrl
 from phaseo_mcp.jobs.confirm import (
     CONFIRM_TITLE,
     needs_confirmation,

@@ -26,13 +26,13 @@ from phaseo_mcp.config import (
     MIN_WAIT_TIMEOUT_SECONDS,
     Settings,
 )
-from phaseo_mcp.gateway.models import (
+from phaseo_mcp.gateway.job import VideoStatus
+from phaseo_mcp.gateway.requests import (
     MAX_REFERENCES,
     CreateVideoRequest,
     InputReference,
     OutputConfig,
     ProviderRouting,
-    VideoStatus,
     Webhook,
 )
 from phaseo_mcp.jobs.confirm import rule_brief
@@ -53,7 +53,7 @@ VideoId = Annotated[
 
 
 def _api(name: str, description: str) -> Any:
-    """The request field's own constraints (one source: gateway/models.py) plus a description."""
+    """The request field's own constraints (one source: gateway/requests.py) plus a description."""
     return FieldInfo.merge_field_infos(
         CreateVideoRequest.model_fields[name], description=description
     )

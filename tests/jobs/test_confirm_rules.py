@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from phaseo_mcp.config import DEFAULT_CONFIRM_ABOVE_USD, Settings
-from phaseo_mcp.gateway.models import CreateVideoRequest
+from phaseo_mcp.gateway.requests import CreateVideoRequest
 from phaseo_mcp.jobs.confirm import (
     needs_confirmation,
     over_ceiling,
