@@ -15,7 +15,7 @@ from phaseo_mcp.server.app import build_server
 
 from helpers import OTHER_KEY, TEST_KEY, TIME_SCALE, make_settings
 
-pytest_plugins = ["pgfixture"]
+pytest_plugins = ["pgfixture", "tiers"]
 # Tests run the emulator and the server with the same speed-up (TIME_SCALE), so a 10 s job
 # takes 0.1 s of real time.
 __all__ = ["OTHER_KEY", "TEST_KEY"]

@@ -37,7 +37,7 @@ from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 
 from helpers import data, text
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.system]  # nginx in front of two replicas
 TOKEN = "replica-token-0123456789abcdef"
 
 

@@ -74,6 +74,7 @@ async def _completed_job(emulator: EmulatorHandle, out: Path, state: Path, **pla
 async def test_killed_during_download_leaves_no_file_at_the_final_path(
     emulator: EmulatorHandle, output_dir: Path, state_dir: Path, sig: int
 ) -> None:
+    """A server killed mid-download leaves no file at the final path."""
     video_id = await _completed_job(emulator, output_dir, state_dir, asset_bytes=BIG)
     outcome, exit_seconds = await _run_until_killed(
         emulator,
@@ -100,6 +101,7 @@ async def test_killed_during_download_leaves_no_file_at_the_final_path(
 async def test_sigterm_during_wait_exits_promptly(
     emulator: EmulatorHandle, output_dir: Path, state_dir: Path
 ) -> None:
+    """SIGTERM during a long wait stops the server promptly and cleanly."""
     emulator.plan_next_job(JobPlan(seconds=1e6))
     async with Client(build_server(make_settings(emulator.base_url, output_dir, state_dir))) as c:
         video_id = str(data(await call(c, "create_video", SUNRISE))["video_id"])
