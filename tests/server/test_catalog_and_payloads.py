@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
-import anyio
 import pytest
 from mcp import Client
 
+from phaseo_mcp.clock import Clock
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 from phaseo_mcp.server.app import INSTRUCTIONS, build_server
 
-from helpers import TIME_SCALE, call, data, make_settings, text
+from helpers import call, data, make_settings, text
 
 pytestmark = pytest.mark.anyio
 
@@ -171,20 +170,18 @@ async def test_catalogue_is_cached_then_refetched_after_its_ttl(
     emulator: EmulatorHandle, output_dir: Path, state_dir: Path
 ) -> None:
     """The catalogue is reused within its TTL on the server's clock and fetched afresh after."""
-    ttl = 100.0  # emulated seconds: 1 s of real time at the tests' time scale
+    ttl = 100.0
     settings = make_settings(emulator.base_url, output_dir, state_dir, catalog_ttl_seconds=ttl)
-    async with Client(build_server(settings)) as client:
-        started = time.monotonic()
+    clock = Clock(0)  # stands still: only the test moves it
+    async with Client(build_server(settings, clock=clock)) as client:
         await call(client, "list_video_models", {})
-        fetched = time.monotonic()  # the entry was stored before this: it expires by fetched + ttl
-        await call(client, "list_video_models", {})
-        if time.monotonic() - started < ttl / TIME_SCALE:  # both calls inside the TTL
-            assert emulator.counters["models"] == 1
-        await anyio.sleep(ttl / TIME_SCALE + 0.1 - (time.monotonic() - fetched))
-        before = emulator.counters["models"]
+        clock.advance(ttl - 1)
+        cached = await call(client, "list_video_models", {})
+        assert emulator.counters["models"] == 1 and data(cached)["cached"] is True
+        clock.advance(1)
         again = await call(client, "list_video_models", {})
-    assert not again.is_error
-    assert emulator.counters["models"] == before + 1  # expired: fetched afresh
+    assert not again.is_error and data(again)["cached"] is False
+    assert emulator.counters["models"] == 2  # expired: fetched afresh
 
 
 async def test_status_resource_returns_the_job(client: Client) -> None:
