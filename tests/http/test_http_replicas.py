@@ -190,7 +190,7 @@ async def _race(a: Client, b: Client, args: dict[str, Any]) -> list[CallToolResu
     async with anyio.create_task_group() as tg:
         tg.start_soon(fire, a)
         tg.start_soon(fire, b)
-        await anyio.sleep(0.05)
+        await anyio.wait_all_tasks_blocked()  # both are waiting at the gate
         go.set()
     return out
 
