@@ -74,6 +74,8 @@ def _group(item: pytest.Item) -> str:
     callspec = getattr(item, "callspec", None)
     if callspec is not None and callspec.params.get("store") == "postgres":
         return "postgres"
+    if callspec is not None and callspec.params.get("form") == "uvx":  # tests/hosts' shell
+        return "wheelhouse"
     for fixture, group in SYSTEM_FIXTURES.items():
         if fixture in names:
             return group

@@ -27,7 +27,7 @@ def _params(emulator: EmulatorHandle, out: Path, state: Path) -> StdioServerPara
     return stdio_params(emulator.base_url, out, state)
 
 
-async def _until(predicate: Any, timeout: float = 20.0) -> None:
+async def _until(predicate: Any, timeout: float = 60.0) -> None:
     with anyio.fail_after(timeout):
         while not predicate():
             await anyio.sleep(0.02)
@@ -46,7 +46,7 @@ async def _run_until_killed(
     """Run ``tool`` in a stdio server and send ``sig`` once ``ready()``: the call's outcome.
     The server must exit by itself (the wait for it is bounded; no time is measured)."""
     outcome: dict[str, Any] = {}
-    with anyio.fail_after(60):
+    with anyio.fail_after(120):  # a bound for a loaded machine, not a measure
         async with Client(_params(emulator, out, state)) as client:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(_start_call, client, tool, args, outcome)
