@@ -13,7 +13,8 @@ from phaseo_mcp.clock import Clock
 from phaseo_mcp.config import Settings
 from phaseo_mcp.emulator import EmulatorConfig, EmulatorHandle, running_emulator
 from phaseo_mcp.gateway.client import GatewayClient
-from phaseo_mcp.server.app import build_server, make_http_client
+from phaseo_mcp.server.app import build_server
+from phaseo_mcp.server.state import make_http_client
 
 from helpers import OTHER_KEY, TEST_KEY, TIME_SCALE, make_settings
 

@@ -16,7 +16,7 @@ from phaseo_mcp.emulator import EmulatorHandle
 from phaseo_mcp.errors import ConfigError, GatewayError, InputError, OutcomeUnknown, TransportError
 from phaseo_mcp.gateway.client import GatewayClient
 from phaseo_mcp.gateway.models import Job
-from phaseo_mcp.server.app import make_http_client
+from phaseo_mcp.server.state import make_http_client
 
 from helpers import make_settings
 
