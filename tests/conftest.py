@@ -13,8 +13,8 @@ from phaseo_mcp.clock import Clock
 from phaseo_mcp.config import Settings
 from phaseo_mcp.emulator import EmulatorConfig, EmulatorHandle, running_emulator
 from phaseo_mcp.gateway.client import GatewayClient
+from phaseo_mcp.gateway.transport import upstream_client
 from phaseo_mcp.server.app import build_server
-from phaseo_mcp.server.state import make_http_client
 
 from helpers import OTHER_KEY, TEST_KEY, TIME_SCALE, make_settings
 
@@ -91,7 +91,7 @@ def gateway_clock() -> Clock:
 @pytest.fixture
 async def gateway(settings: Settings, gateway_clock: Clock) -> AsyncIterator[GatewayClient]:
     """A GatewayClient as the server makes one (same HTTP client), on the emulator's loopback."""
-    async with make_http_client(settings) as http:
+    async with upstream_client(settings) as http:
         yield GatewayClient(
             http,
             base_url=settings.base_url,

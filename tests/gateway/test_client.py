@@ -15,8 +15,8 @@ from phaseo_mcp.config import RetryPolicy, Settings
 from phaseo_mcp.emulator import EmulatorHandle
 from phaseo_mcp.errors import ConfigError, GatewayError, InputError, OutcomeUnknown, TransportError
 from phaseo_mcp.gateway.client import GatewayClient
-from phaseo_mcp.gateway.models import Job
-from phaseo_mcp.server.state import make_http_client
+from phaseo_mcp.gateway.job import Job
+from phaseo_mcp.gateway.transport import upstream_client
 
 from helpers import make_settings
 
@@ -143,7 +143,7 @@ async def test_retry_after_is_waited_on_the_clients_clock(
     settings = make_settings(emulator.base_url, output_dir, state_dir, retry=RetryPolicy())
     clock = Clock(0)
     emulator.faults.add("models", "http", status=429, retry_after=30)
-    async with make_http_client(settings) as http:
+    async with upstream_client(settings) as http:
         gateway = _client(http, settings, clock)
         with anyio.fail_after(10):
             async with anyio.create_task_group() as tg:
@@ -159,7 +159,7 @@ async def test_no_key_and_bad_ids_are_refused_before_any_request(
     settings: Settings, emulator: EmulatorHandle
 ) -> None:
     """Without a key, or with an id that could change the URL, nothing is sent."""
-    async with make_http_client(settings) as http:
+    async with upstream_client(settings) as http:
         with pytest.raises(ConfigError):
             await _client(http, settings, Clock(0), api_key=None).models()
         for bad in ("../models", "a/b", "x?y", ""):
@@ -173,7 +173,7 @@ async def test_an_unreachable_gateway_is_a_transport_error_naming_the_base_url(
 ) -> None:
     """Nothing listening at the base URL: a TransportError that names it, after the retries."""
     settings = make_settings("http://127.0.0.1:9/v1", output_dir, state_dir)
-    async with make_http_client(settings) as http:
+    async with upstream_client(settings) as http:
         with pytest.raises(TransportError) as caught:
             await _client(http, settings, Clock(0)).models()
     assert "http://127.0.0.1:9/v1" in caught.value.message

@@ -9,7 +9,8 @@ from phaseo_mcp.clock import Clock
 from phaseo_mcp.emulator import EmulatorHandle
 from phaseo_mcp.errors import GatewayError, InputError
 from phaseo_mcp.gateway.client import GatewayClient
-from phaseo_mcp.gateway.models import CreateVideoRequest, ModelList
+from phaseo_mcp.gateway.requests import CreateVideoRequest
+from phaseo_mcp.gateway.responses import ModelList
 from phaseo_mcp.jobs.catalog import (
     MAX_FILTER_PARAMS,
     CatalogCache,

@@ -11,9 +11,10 @@ import pytest
 from phaseo_mcp.emulator import EmulatorHandle
 from phaseo_mcp.errors import GatewayError, OutcomeUnknown
 from phaseo_mcp.gateway.client import GatewayClient
-from phaseo_mcp.gateway.models import CreateVideoRequest
+from phaseo_mcp.gateway.requests import CreateVideoRequest
 from phaseo_mcp.jobs.create import CreateOutcome, create_job
-from phaseo_mcp.jobs.journal import Journal, open_journal
+from phaseo_mcp.jobs.journal import Journal
+from phaseo_mcp.jobs.journal_open import open_journal
 
 pytestmark = pytest.mark.anyio
 KEY_FP = "key-fingerprint"

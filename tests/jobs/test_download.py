@@ -12,7 +12,7 @@ import pytest
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 from phaseo_mcp.errors import IntegrityError, TransportError
 from phaseo_mcp.gateway.client import GatewayClient
-from phaseo_mcp.gateway.models import Job
+from phaseo_mcp.gateway.job import Job
 from phaseo_mcp.jobs.download import Expected, NameTaken, existing_matches, save_output
 
 pytestmark = pytest.mark.anyio

@@ -30,7 +30,6 @@ def test_the_data_tables_named_exist() -> None:
     assert all((PACKAGE / name).is_file() for name in DATA_TABLES)
 
 
-@pytest.mark.xfail(reason="until r13-core/r13-server land", strict=False)
 def test_no_module_is_over_350_lines() -> None:
     """Every module in phaseo_mcp/, the emulator's data tables aside, has at most 350 lines."""
     assert _too_long() == {}
