@@ -18,6 +18,7 @@ import time
 
 from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.journal_schema import SCHEMA, Transaction
+from phaseo_mcp.jobs.task_records import TASKS_MIGRATION
 
 # Each entry: the statements of one migration, numbered from 1 in list order. Never edit or
 # reorder an entry once released: append a new one.
@@ -28,6 +29,7 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE downloads ADD COLUMN owner TEXT",
         "CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner, created_at)",
     ],
+    TASKS_MIGRATION,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -64,6 +64,10 @@ class SqlJournal(Journal):
     @abstractmethod
     def _transaction(self, *, write: bool) -> AbstractContextManager[Transaction]: ...
 
+    def transaction(self, *, write: bool) -> AbstractContextManager[Transaction]:
+        """A transaction for journal tables kept beside the jobs (``task_records.py``)."""
+        return self._transaction(write=write)
+
     # -- creating a job -------------------------------------------------------------------
     def claim(
         self,

@@ -27,6 +27,7 @@ from phaseo_mcp.jobs.wait import PollPacer
 from phaseo_mcp.logs import for_result, register_secret
 from phaseo_mcp.server.quota import Quotas
 from phaseo_mcp.server.stopping import RunningCalls
+from phaseo_mcp.server.tasks import VideoTasks
 
 if TYPE_CHECKING:
     import httpx
@@ -183,6 +184,7 @@ def build_server(
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level=cast(Any, settings.log_level),
+        extensions=[VideoTasks()],
         **extra,
     )
     from phaseo_mcp.server.resources import register_resources

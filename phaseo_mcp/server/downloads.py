@@ -68,7 +68,9 @@ async def download(
     mode: str | None,
     overwrite: bool,
     ttl_seconds: int | None,
+    job: Job | None = None,
 ) -> CallToolResult:
+    """``job``: the job as just read (a task's completion), so it is not read again."""
     check_video_id(video_id)
     if filename is not None:  # refuse a bad name before anything is requested
         paths.target_name(video_id, 0, None, filename, many=False)
@@ -92,7 +94,7 @@ async def download(
     if root is not None and root not in state.swept_output_dirs:
         state.swept_output_dirs.add(root)
         await anyio.to_thread.run_sync(sweep_stale, root)
-    job = Job.from_api(await gateway.get(video_id))
+    job = job or Job.from_api(await gateway.get(video_id))
     warning = await journal_status(state, owner, job)
     if job.status != "completed":
         if job.terminal:  # failed, cancelled or expired: there will never be a video

@@ -36,6 +36,7 @@ from phaseo_mcp.gateway.models import (
 from phaseo_mcp.os_errors import os_failure
 from phaseo_mcp.server.app import state_of
 from phaseo_mcp.server.results import (
+    CreateResult,
     DeleteResult,
     DownloadResult,
     ListResult,
@@ -159,7 +160,7 @@ async def create_video(
     allow_duplicate: Annotated[
         bool, Field(description="Create even if an identical job was made in the last 10 min.")
     ] = False,
-) -> Annotated[CallToolResult, VideoResult]:
+) -> Annotated[CallToolResult, CreateResult]:
     """Start a PAID video job; returns at once with video_id and estimated_cost_usd.
 
     Each call costs money: one call per video the user asked for, with a model and values
