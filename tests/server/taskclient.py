@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import anyio
+import anyio.lowlevel
 from mcp import Client
 from mcp.client.extension import ClaimContext, ClientExtension, ResultClaim
 from mcp.client.session import ClientSession
@@ -48,7 +49,9 @@ class CreateTaskResult(Result):
 
 
 async def get_task(session: ClientSession, task_id: str) -> dict[str, Any]:
-    raw = await session.send_request(GetTask(params=TaskIdParams(task_id=task_id)), TypeAdapter(dict))
+    raw = await session.send_request(
+        GetTask(params=TaskIdParams(task_id=task_id)), TypeAdapter(dict)
+    )
     return dict(raw)
 
 
@@ -87,10 +90,28 @@ class TaskClient(ClientExtension):
                 if self.honour_interval:
                     await anyio.sleep(answer.get("pollIntervalMs", 1000) / 1000)
                 else:
-                    await anyio.sleep(0)
+                    await anyio.lowlevel.checkpoint()
         raise AssertionError(f"task {task.task_id} never completed")
 
 
 def task_client(server: Any, **kw: Any) -> tuple[Client, TaskClient]:
     ext = TaskClient(**{k: kw.pop(k) for k in list(kw) if k == "honour_interval"})
     return Client(server, extensions=[ext], **kw), ext
+
+
+async def start_task(client: Client, arguments: dict[str, Any]) -> CreateTaskResult:
+    """create_video answered with its task, which this client then follows by hand."""
+    result = await client.session.call_tool("create_video", arguments, allow_claimed=True)
+    assert isinstance(result, CreateTaskResult), result
+    return result
+
+
+async def follow_until_done(session: ClientSession, task_id: str) -> dict[str, Any]:
+    """tasks/get, at the interval each answer asks for, until the task completes."""
+    with anyio.fail_after(60):
+        for _ in range(MAX_POLLS):
+            answer = await get_task(session, task_id)
+            if answer["status"] == "completed":
+                return answer
+            await anyio.sleep(answer.get("pollIntervalMs", 1000) / 1000)
+    raise AssertionError(f"task {task_id} never completed")
