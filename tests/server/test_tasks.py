@@ -5,14 +5,27 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import jsonschema
 import pytest
 from mcp import Client, MCPError
-from mcp.server.mcpserver import MCPServer
-from mcp_types import INVALID_PARAMS, METHOD_NOT_FOUND, MISSING_REQUIRED_CLIENT_CAPABILITY
+from mcp.server.mcpserver import (
+    AcceptedElicitation,
+    Context,
+    Elicit,
+    ElicitationResult,
+    MCPServer,
+    Resolve,
+)
+from mcp_types import (
+    INVALID_PARAMS,
+    METHOD_NOT_FOUND,
+    MISSING_REQUIRED_CLIENT_CAPABILITY,
+    ElicitResult,
+)
+from pydantic import BaseModel
 from taskclient import (
     TASKS,
     TaskClient,
@@ -25,7 +38,7 @@ from taskclient import (
 
 from phaseo_mcp.emulator import EmulatorConfig, EmulatorHandle, JobPlan, running_emulator
 from phaseo_mcp.server.app import build_server
-from phaseo_mcp.server.tasks import NOT_FOUND, TASK_TTL_MS
+from phaseo_mcp.server.tasks import NOT_FOUND, TASK_TTL_MS, VideoTasks
 
 from helpers import (
     OTHER_KEY,
@@ -249,3 +262,35 @@ async def test_a_task_is_answered_after_the_stdio_server_restarts(
     [saved] = result["structuredContent"]["files"]
     assert_mp4(Path(saved["path"]))
     assert emulator.counters["create"] == 1 and emulator.counters["content"] == 1
+
+
+class Confirm(BaseModel):
+    confirm: bool
+
+
+async def confirm(ctx: Context) -> Confirm | Elicit[Confirm]:
+    return Elicit("This video costs $0.40. Continue?", Confirm)
+
+
+async def test_an_input_round_before_the_job_passes_through_untouched() -> None:
+    """A create_video that first asks the person (an input_required round, e.g. a price
+    confirmation) reaches the client's elicitation handler unchanged: the interceptor makes
+    a task only of a finished create that made a job."""
+    asked: list[str] = []
+    probe = MCPServer("probe", extensions=[VideoTasks()])
+
+    @probe.tool()
+    async def create_video(
+        ok: Annotated[ElicitationResult[Confirm], Resolve(confirm)],
+    ) -> str:
+        return "confirmed" if isinstance(ok, AcceptedElicitation) else "declined"
+
+    async def answer(context: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    ext = TaskClient()
+    async with Client(probe, extensions=[ext], elicitation_callback=answer) as client:
+        result = await client.call_tool("create_video", {})
+    assert asked == ["This video costs $0.40. Continue?"]
+    assert text(result) == "confirmed" and ext.created == []
