@@ -11,17 +11,20 @@ links (HTTP) with the job's fields, valid against ``create_video``'s output sche
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from mcp.types import CallToolResult, TextContent
 
 from phaseo_mcp.config import DEFAULT_POLL_AFTER_SECONDS, Settings
 from phaseo_mcp.errors import FailureKind, GatewayError, PhaseoError
 from phaseo_mcp.gateway.models import Job, to_iso, to_unix
 from phaseo_mcp.jobs.task_records import TaskRecord
+from phaseo_mcp.logs import for_result
 from phaseo_mcp.os_errors import os_failure
 from phaseo_mcp.server.results import (
     CreateResult,
@@ -40,12 +43,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DOWNLOAD_LEASE_SECONDS = 900.0  # a download holding the lease longer is taken to have died
+# A download holding the lease longer is taken to have died. A slow one overtaken is safe:
+# downloads write a temporary file and rename it without replacing (jobs/place.py).
+DOWNLOAD_LEASE_SECONDS = 300.0
 LINK_RENEW_MARGIN_SECONDS = 300.0  # renew signed links this close to their expiry
 # A download that failed for these reasons is tried again by a later tasks/get; any other
 # failure is the task's result (download_video remains there to try differently).
 RETRYABLE: frozenset[FailureKind] = frozenset(
-    {"unavailable", "rate_limited", "too_many_open_files", "integrity"}
+    {"unavailable", "rate_limited", "too_many_open_files"}
 )
 
 
@@ -112,8 +117,6 @@ async def finished(call: TaskCall, job: Job) -> CallToolResult:
 
 
 def _failure_kind(result: CallToolResult) -> str | None:
-    import json
-
     try:
         return str(json.loads(getattr(result.content[-1], "text", ""))["failure_kind"])
     except (ValueError, KeyError, IndexError, TypeError):
@@ -122,7 +125,6 @@ def _failure_kind(result: CallToolResult) -> str | None:
 
 async def follow(call: TaskCall) -> TaskRecord:
     """One tasks/get: the task as it now stands (see the module docstring)."""
-    from phaseo_mcp.server.app import state_of
     from phaseo_mcp.server.operations import gateway_for, journal_status
 
     record, records, video_id = call.record, call.records, call.record.video_id
@@ -133,16 +135,15 @@ async def follow(call: TaskCall) -> TaskRecord:
     state, gateway, owner = gateway_for(call.context)
     try:
         job = Job.from_api(await gateway.get(video_id))
+    except GatewayError as exc:
+        if exc.status_code != 404:
+            return await _unread(call, exc)
+        gone = from_exception(exc, video_id=video_id)  # deleted, or never this key's
+        return await call.run(records.complete, video_id, _wire(gone), message="Job not found.")
     except PhaseoError as exc:
-        await call.run(
-            records.note,
-            video_id,
-            f"The gateway could not be read ({clip(exc.message)}); the job continues and the "
-            "next poll asks again.",
-        )
-        return await call.run(records.get, video_id) or record
+        return await _unread(call, exc)
     await journal_status(state, owner, job)
-    interval = poll_seconds(state_of(call.context).settings, job.poll_after_seconds)
+    interval = poll_seconds(state.settings, job.poll_after_seconds)
     if not job.terminal:
         message = working_message({"video_id": video_id, **job.model_dump()})
         await call.run(records.note, video_id, message, poll_seconds=interval)
@@ -161,16 +162,27 @@ async def follow(call: TaskCall) -> TaskRecord:
     try:
         result = await finished(call, job)
     except BaseException:
-        await call.run(records.release, video_id, holder)
+        with anyio.CancelScope(shield=True):  # a stopped call frees the lease at once
+            await call.run(records.release, video_id, holder)
         raise
     if result.is_error and _failure_kind(result) in RETRYABLE:
         await call.run(records.release, video_id, holder)
-        reason = clip(getattr(result.content[0], "text", ""))
+        reason = clip(getattr(result.content[0], "text", ""))  # already redacted (failure())
         message = f"Video {video_id} is ready but could not be fetched yet ({reason}); retrying."
         await call.run(records.note, video_id, message)
         return await call.run(records.get, video_id) or record
     done = f"Video job {video_id} completed." if not result.is_error else "Download failed."
     return await call.run(records.complete, video_id, _wire(result), message=done, holder=holder)
+
+
+async def _unread(call: TaskCall, exc: PhaseoError) -> TaskRecord:
+    """The gateway could not be read: the task stays working and says why."""
+    message = for_result(
+        f"The gateway could not be read ({clip(exc.message)}); the job continues and the "
+        "next poll asks again."
+    )
+    await call.run(call.records.note, call.record.video_id, message)
+    return await call.run(call.records.get, call.record.video_id) or call.record
 
 
 def links_due(result: dict[str, Any], now: float) -> bool:
@@ -248,4 +260,4 @@ async def cancel(call: TaskCall) -> None:
             note = f"The gateway refused to cancel ({clip(exc.message)}); the job continues."
     except PhaseoError as exc:
         note = f"The gateway could not be asked to cancel ({clip(exc.message)}); the job continues."
-    await call.run(call.records.note_cancel, video_id, note)
+    await call.run(call.records.note_cancel, video_id, for_result(note))

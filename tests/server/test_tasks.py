@@ -294,3 +294,26 @@ async def test_an_input_round_before_the_job_passes_through_untouched() -> None:
         result = await client.call_tool("create_video", {})
     assert asked == ["This video costs $0.40. Continue?"]
     assert text(result) == "confirmed" and ext.created == []
+
+
+async def test_gateway_trouble_is_a_status_message_and_a_vanished_job_ends_the_task(
+    server: MCPServer, emulator: EmulatorHandle
+) -> None:
+    """A gateway that fails a read leaves the task working with a statusMessage saying so
+    (never an error); a job the gateway no longer knows (404) ends it with not_found."""
+    emulator.plan_next_job(JobPlan(outcome="stuck"))
+    client, _ = task_client(server)
+    async with client:
+        task = await start_task(client, SUNRISE)
+        interval = (task.poll_interval_ms or 0) / 1000
+        emulator.faults.add(route="status", kind="http", status=503, count=100)
+        await anyio.sleep(interval)
+        troubled = await get_task(client.session, task.task_id)
+        emulator.faults.clear()
+        emulator.faults.add(route="status", kind="http", status=404, count=100)
+        await anyio.sleep(interval)
+        ended = await get_task(client.session, task.task_id)
+    assert troubled["status"] == "working"
+    assert "could not be read" in troubled["statusMessage"]
+    assert ended["status"] == "completed" and ended["result"]["isError"]
+    assert '"failure_kind":"not_found"' in ended["result"]["content"][-1]["text"]
