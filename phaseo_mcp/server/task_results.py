@@ -15,33 +15,27 @@ import json
 import logging
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
 
 import anyio
+from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, TextContent
 
 from phaseo_mcp.config import DEFAULT_POLL_AFTER_SECONDS, Settings
 from phaseo_mcp.errors import FailureKind, GatewayError, PhaseoError
-from phaseo_mcp.gateway.models import Job, to_iso, to_unix
-from phaseo_mcp.jobs.task_records import TaskRecord
+from phaseo_mcp.gateway.job import Job, to_iso, to_unix
+from phaseo_mcp.jobs.task_records import TaskRecord, TaskRecords
 from phaseo_mcp.logs import for_result
 from phaseo_mcp.os_errors import os_failure
-from phaseo_mcp.server.results import (
-    CreateResult,
-    DownloadResult,
-    Guidance,
-    SavedFileInfo,
-    failure,
-    from_exception,
-    guidance_for,
-    video_result,
-)
+from phaseo_mcp.server.result_models import CreateResult, DownloadResult, Guidance, SavedFileInfo
+from phaseo_mcp.server.results import failure, from_exception, guidance_for, video_result
 from phaseo_mcp.server.texts import clip, summarize_download
 
-if TYPE_CHECKING:
-    from phaseo_mcp.server.tasks import TaskCall
-
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 # A download holding the lease longer is taken to have died. A slow one overtaken is safe:
 # downloads write a temporary file and rename it without replacing (jobs/place.py).
@@ -52,6 +46,19 @@ LINK_RENEW_MARGIN_SECONDS = 300.0  # renew signed links this close to their expi
 RETRYABLE: frozenset[FailureKind] = frozenset(
     {"unavailable", "rate_limited", "too_many_open_files"}
 )
+
+
+@dataclass
+class TaskCall:
+    """One ``tasks/*`` request: its caller, and the task it names."""
+
+    context: Context[Any, Any]
+    records: TaskRecords
+    record: TaskRecord
+
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """A journal call off the event loop."""
+        return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
 
 
 def poll_seconds(settings: Settings, poll_after: float | None) -> float:
@@ -86,8 +93,8 @@ def _wire(result: CallToolResult) -> dict[str, Any]:
 
 async def finished(call: TaskCall, job: Job) -> CallToolResult:
     """The completed job's video: download_video's result, with the job's fields."""
-    from phaseo_mcp.server.app import state_of
     from phaseo_mcp.server.downloads import download
+    from phaseo_mcp.server.state import state_of
 
     video_id = job.video_id
     settings = state_of(call.context).settings
@@ -125,7 +132,7 @@ def _failure_kind(result: CallToolResult) -> str | None:
 
 async def follow(call: TaskCall) -> TaskRecord:
     """One tasks/get: the task as it now stands (see the module docstring)."""
-    from phaseo_mcp.server.operations import gateway_for, journal_status
+    from phaseo_mcp.server.request import gateway_for, journal_status
 
     record, records, video_id = call.record, call.records, call.record.video_id
     if record.completed:
@@ -136,7 +143,7 @@ async def follow(call: TaskCall) -> TaskRecord:
     try:
         job = Job.from_api(await gateway.get(video_id))
     except GatewayError as exc:
-        if exc.status_code != 404:
+        if exc.status != 404:
             return await _unread(call, exc)
         gone = from_exception(exc, video_id=video_id)  # deleted, or never this key's
         return await call.run(records.complete, video_id, _wire(gone), message="Job not found.")
@@ -201,7 +208,7 @@ def links_due(result: dict[str, Any], now: float) -> bool:
 
 async def renew_links(call: TaskCall, record: TaskRecord) -> TaskRecord:
     """The completed record, with fresh signed links if the stored ones are expiring."""
-    from phaseo_mcp.server.operations import gateway_for
+    from phaseo_mcp.server.request import gateway_for
 
     result = record.result or {}
     if not links_due(result, time.time()):
@@ -241,7 +248,7 @@ async def renew_links(call: TaskCall, record: TaskRecord) -> TaskRecord:
 
 async def cancel(call: TaskCall) -> None:
     """Ask the gateway to cancel; record what it said for the task's statusMessage."""
-    from phaseo_mcp.server.operations import gateway_for
+    from phaseo_mcp.server.request import gateway_for
 
     if call.record.completed:
         return
@@ -251,7 +258,7 @@ async def cancel(call: TaskCall) -> None:
         await gateway.cancel(video_id)
         note = "Cancellation was requested at the gateway; the task ends when the job stops."
     except GatewayError as exc:
-        if exc.status_code == 501:
+        if exc.status == 501:
             note = (
                 "The gateway does not support cancelling video jobs (501), so the job "
                 "continues and the task completes with its result."

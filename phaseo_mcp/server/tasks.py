@@ -18,10 +18,8 @@ Built only on the SDK's public extension framework (``Extension``, ``intercept_t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import anyio
 from mcp import MCPError
@@ -45,10 +43,9 @@ from pydantic.alias_generators import to_camel
 from phaseo_mcp.errors import PhaseoError
 from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.task_records import TaskRecord, TaskRecords
+from phaseo_mcp.server.task_results import TaskCall, cancel, follow, poll_seconds, working_message
 
 log = logging.getLogger(__name__)
-P = ParamSpec("P")
-T = TypeVar("T")
 
 TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 TASK_PROTOCOL_VERSIONS = frozenset({"2026-07-28"})
@@ -96,19 +93,6 @@ def task_view(record: TaskRecord) -> dict[str, Any]:
     return view
 
 
-@dataclass
-class TaskCall:
-    """One ``tasks/*`` request: its caller, and the task it names."""
-
-    context: Context[Any, Any]
-    records: TaskRecords
-    record: TaskRecord
-
-    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """A journal call off the event loop."""
-        return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
-
-
 def _check_mcp_name(ctx: ServerRequestContext[Any, Any], task_id: str) -> None:
     """Over HTTP the ``Mcp-Name`` header must carry the task id (the SDK checks it only for
     tools, prompts and resources)."""
@@ -122,8 +106,8 @@ def _check_mcp_name(ctx: ServerRequestContext[Any, Any], task_id: str) -> None:
 
 
 async def _records_for(context: Context[Any, Any]) -> TaskRecords:
-    from phaseo_mcp.server.app import state_of
     from phaseo_mcp.server.owner import owner_of
+    from phaseo_mcp.server.state import state_of
 
     state = state_of(context)
     try:
@@ -159,8 +143,6 @@ async def task_call(ctx: ServerRequestContext[Any, Any], task_id: str) -> TaskCa
 
 async def _open_task(ctx: ServerRequestContext[Any, Any], job: dict[str, Any]) -> TaskRecord:
     """The durable task of a job create_video just made (JournalError/PhaseoError if not)."""
-    from phaseo_mcp.server.task_results import poll_seconds, working_message
-
     context: Context[Any, Any] = Context(request_context=ctx)
     records = await _records_for(context)
     state = context.request_context.lifespan_context
@@ -211,8 +193,6 @@ class VideoTasks(Extension):
     async def _get(
         self, ctx: ServerRequestContext[Any, Any], params: TaskIdParams
     ) -> dict[str, Any]:
-        from phaseo_mcp.server.task_results import follow
-
         call = await task_call(ctx, params.task_id)
         record = await follow(call)
         return {"resultType": "complete", **task_view(record)}
@@ -220,8 +200,6 @@ class VideoTasks(Extension):
     async def _cancel(
         self, ctx: ServerRequestContext[Any, Any], params: TaskIdParams
     ) -> dict[str, Any]:
-        from phaseo_mcp.server.task_results import cancel
-
         call = await task_call(ctx, params.task_id)
         await cancel(call)
         return {}
