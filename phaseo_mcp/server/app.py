@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from mcp.server.auth.settings import AuthSettings
 
     from phaseo_mcp.jobs.journal import Journal
+    from phaseo_mcp.jobs.webhook_hub import WebhookHub
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class AppState:
     # creates the gateway answered but the journal could not record: (owner, id) -> row id
     unrecorded_creates: BoundedMap[tuple[str, str], int] = field(default_factory=BoundedMap)
     swept_output_dirs: set[Path] = field(default_factory=set)  # stale temp files removed
+    webhooks: WebhookHub | None = None  # HTTP with webhooks configured (jobs/webhook_hub.py)
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -154,6 +156,7 @@ def build_server(
     token_verifier: TokenVerifier | None = None,
     auth: AuthSettings | None = None,
     running: RunningCalls | None = None,
+    webhooks: WebhookHub | None = None,
 ) -> MCPServer:
     """``running``: pass one to stop this server's tool calls from outside (on SIGTERM)."""
     register_secret(settings.api_key_value(), pin=True)
@@ -166,6 +169,7 @@ def build_server(
             clock=clock,
             catalog=CatalogCache(settings.catalog_ttl_seconds, clock),
             running=running or RunningCalls(),
+            webhooks=webhooks,
         )
         try:
             yield state

@@ -36,11 +36,13 @@ from phaseo_mcp.config import (
     Settings,
 )
 from phaseo_mcp.errors import ConfigError
+from phaseo_mcp.jobs.webhook_hub import WebhookHub
 from phaseo_mcp.logs import hide_path_in_results, register_secret
 from phaseo_mcp.server.app import build_server
 from phaseo_mcp.server.drain import DRAIN_SECONDS, Drain, DrainMiddleware
 from phaseo_mcp.server.session_caps import cap_sessions
 from phaseo_mcp.server.stopping import RunningCalls
+from phaseo_mcp.server.webhook_receiver import add_webhook_route, run_listener_with
 
 log = logging.getLogger(__name__)
 TOKENS_ENV = "PHASEO_MCP_AUTH_TOKENS"
@@ -155,7 +157,12 @@ def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
             required_scopes=[],
         )
     running = RunningCalls()
-    server = build_server(settings, token_verifier=verifier, auth=auth, running=running)
+    hub = WebhookHub(settings) if settings.webhooks_configured else None
+    server = build_server(
+        settings, token_verifier=verifier, auth=auth, running=running, webhooks=hub
+    )
+    if hub is not None:
+        add_webhook_route(server, hub)
     drain = Drain(running)
 
     async def healthz(_: Request) -> Response:
@@ -185,6 +192,8 @@ def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
             idle_seconds=options.session_idle_timeout,
         )
     app.add_middleware(DrainMiddleware, drain=drain, path=options.path)
+    if hub is not None:
+        run_listener_with(app, hub)
     app.state.drain = drain
     return app
 
