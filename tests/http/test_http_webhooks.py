@@ -30,6 +30,8 @@ from helpers import OTHER_KEY, data, make_settings, text
 pytestmark = pytest.mark.anyio
 SECRET = "whsec_test_0123456789abcdef"
 JOB_SECONDS = 60.0
+# Shorter than the 30 s safety-net poll: a wait that no event woke ends still processing.
+WAIT_SECONDS = 20
 
 
 @pytest.fixture
@@ -82,8 +84,12 @@ def _events(state_dir: Path) -> list[tuple[str, str]]:
         return list(conn.execute("SELECT event_id, event_type FROM webhook_events"))
 
 
-async def _wait_call(client: Client, video_id: str, into: list[dict[str, Any]]) -> None:
-    result = await client.call_tool("wait_for_video", {"video_id": video_id})
+async def _wait_call(
+    client: Client, video_id: str, into: list[dict[str, Any]], seconds: int = WAIT_SECONDS
+) -> None:
+    result = await client.call_tool(
+        "wait_for_video", {"video_id": video_id, "timeout_seconds": seconds}
+    )
     assert not result.is_error, text(result)
     into.append(data(result))
 
@@ -125,7 +131,7 @@ async def test_dropped_webhook_still_ends_the_wait_by_polling(
         emulator.faults.add("webhook", "drop", video_id=video_id)
         results: list[dict[str, Any]] = []
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_wait_call, client, video_id, results)
+            tg.start_soon(_wait_call, client, video_id, results, 50)
             await _until(lambda: emulator.counters["status"] >= 1, "the wait polled once")
             emulator.clock.advance(JOB_SECONDS + 1)
         assert results[0]["status"] == "completed"
@@ -145,7 +151,7 @@ async def test_wrongly_signed_delivery_is_refused_and_the_wait_polls(
         emulator.faults.add("webhook", "bad_signature", video_id=video_id)
         results: list[dict[str, Any]] = []
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_wait_call, client, video_id, results)
+            tg.start_soon(_wait_call, client, video_id, results, 50)
             await _until(lambda: emulator.counters["status"] >= 1, "the wait polled once")
             emulator.clock.advance(JOB_SECONDS + 1)
         assert results[0]["status"] == "completed"
