@@ -81,7 +81,7 @@ def _events(state_dir: Path) -> list[tuple[str, str]]:
     if not path.exists():
         return []
     with sqlite3.connect(path) as conn:
-        return list(conn.execute("SELECT event_id, event_type FROM webhook_events"))
+        return list(conn.execute("SELECT event_id, event_type FROM webhook_events ORDER BY rowid"))
 
 
 async def _wait_call(
@@ -265,3 +265,58 @@ async def test_multi_user_callers_creates_never_get_ours(
     ):
         await create(client)
     assert "webhook" not in emulator.received["create"][-1]
+
+
+async def _wait_both(client: Client, ids: list[str], emulator: EmulatorHandle) -> list[Any]:
+    """Two waits at once; the clock moves past both jobs' end once each has polled."""
+    results: list[dict[str, Any]] = []
+    async with anyio.create_task_group() as tg:
+        for video_id in ids:
+            tg.start_soon(_wait_call, client, video_id, results)
+        await _until(lambda: emulator.counters["status"] >= len(ids), "each wait polled")
+        reads = emulator.counters["status"]
+        emulator.clock.advance(JOB_SECONDS + 1)
+    return [sorted(r["status"] for r in results), emulator.counters["status"] - reads]
+
+
+async def test_duplicated_and_out_of_order_deliveries_each_wake_once(
+    emulator: EmulatorHandle, output_dir: Path, state_dir: Path
+) -> None:
+    """A delivery sent twice is recorded once; one held back behind another job's still
+    wakes its wait: each wait ends with its one confirming read."""
+    async with (
+        webhook_server(emulator, output_dir, state_dir) as (base, _),
+        mcp_client(base + "/mcp") as client,
+    ):
+        first = (await create(client))["video_id"]
+        second = (await create(client, prompt="a second sunrise"))["video_id"]
+        emulator.faults.add("webhook", "reorder", video_id=first)  # sent after second's
+        emulator.faults.add("webhook", "duplicate", video_id=second)
+        statuses, reads = await _wait_both(client, [first, second], emulator)
+    assert statuses == ["completed", "completed"] and reads == 2
+    assert [a["response_status"] for a in emulator.jobs[second].webhook_attempts] == [200, 200]
+    assert [a["response_status"] for a in emulator.jobs[first].webhook_attempts] == [200]
+    order = [event_id for event_id, _ in _events(state_dir)]
+    assert order == [f"evt_video_{v}_video.completed" for v in (second, first)]
+
+
+async def test_delayed_delivery_wakes_the_wait_when_it_arrives(
+    emulator: EmulatorHandle, output_dir: Path, state_dir: Path
+) -> None:
+    """A delivery that comes late still ends the wait, with one confirming read."""
+    async with (
+        webhook_server(emulator, output_dir, state_dir) as (base, _),
+        mcp_client(base + "/mcp") as client,
+    ):
+        video_id = (await create(client))["video_id"]
+        emulator.faults.add("webhook", "delay", video_id=video_id, seconds=120)
+        results: list[dict[str, Any]] = []
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_wait_call, client, video_id, results)
+            await _until(lambda: emulator.counters["status"] >= 1, "the wait polled once")
+            reads = emulator.counters["status"]
+            emulator.clock.advance(JOB_SECONDS + 1)
+            await _until(lambda: emulator.webhooks.pending, "the delivery is held back")
+            assert emulator.jobs[video_id].webhook_attempts == []
+            emulator.clock.advance(120)
+        assert results[0]["status"] == "completed" and emulator.counters["status"] == reads + 1
