@@ -36,7 +36,8 @@ Webhook deliveries (route ``webhook``, never matched by ``"*"``; ``video_id`` an
 delivery key such as ``video.completed``, narrow it): ``drop`` (lost in transit: never sent,
 never retried), ``delay`` (sent ``seconds`` emulated seconds later), ``duplicate`` (sent
 twice, same event id), ``reorder`` (held back and sent right after the next delivery, so
-events arrive out of order; a lone delivery stays held) and ``bad_signature`` (signed with the wrong secret).
+events arrive out of order; a lone delivery stays held) and ``bad_signature`` (signed with
+the wrong secret).
 
 Python (``EmulatorHandle``)::
 
