@@ -164,7 +164,7 @@ def check_templates(settings: Settings, environ: Mapping[str, str]) -> list[Chec
         if not name.startswith("PHASEO_"):
             continue
         raw = environ[name]
-        problems.extend(_template_problems(name, raw, secret="KEY" in name))
+        problems.extend(_template_problems(name, raw, secret="KEY" in name or "SECRET" in name))
         seen.update({raw, raw.strip(), str(Path(raw.strip()).expanduser())})
     # Flags (--output-dir '${user_config.output_dir}') reach Settings without passing os.environ.
     values: dict[str, str | None] = {
@@ -493,6 +493,9 @@ def collect_checks(settings: Settings, environ: Mapping[str, str] | None = None)
             checks.append(check_journal(settings))
     checks.append(check_cost_ceiling(settings))
     checks.append(check_http_limits(env))
+    from phaseo_mcp.doctor_webhooks import check_webhooks
+
+    checks.append(check_webhooks(settings))
     return checks
 
 
