@@ -12,6 +12,13 @@ Per job: the emulator timestamps every status request (CLOCK_MONOTONIC is system
 the minimum number of polls the interval allows is ``1 + ceil((end - first_poll) /
 interval)``: one at the start, then one per interval until one lands at or after the end.
 Lag is from the job's end to the agent holding the result.
+
+Beside it, in the same run, the same waits with webhooks on (issue 17): a second server with
+``PHASEO_PUBLIC_URL`` (its own loopback address) and ``PHASEO_WEBHOOK_SECRET``; the jobs are
+created through it with ``create_video``, so they carry its webhook, and each job's end is
+read from the emulator's own clock (as CLOCK_MONOTONIC). Its figure: p99 lag in poll
+intervals (target <= 0.05) and gateway polls per job (target: at most half the polling
+figure's).
 """
 
 from __future__ import annotations
@@ -71,6 +78,9 @@ def _cpu(proc: psutil.Process) -> float:
     return float(times.user + times.system)
 
 
+WEBHOOK_SECRET = "bench-webhook-secret-0123456789abcdef"
+
+
 async def run(quick: bool, log: IO[str]) -> list[Figure]:
     n = 20 if quick else 200
     scale = 10.0 if quick else 4.0  # emulated seconds per real second (emulator and server)
@@ -78,6 +88,22 @@ async def run(quick: bool, log: IO[str]) -> list[Figure]:
     # The first job ends a few real seconds in, after every agent has made its first call.
     # (200 MCP clients connecting at once took over 4 s of real time on the 2-core machine.)
     first, span = (20.0, 10.0) if quick else (40.0, 40.0)
+    polling = await _phase(log, n, scale, interval, first, span, webhooks=False)
+    hooked = await _phase(log, n, scale, interval, first, span, webhooks=True)
+    polls = polling.details["mean_polls_per_job"]
+    hooked_polls = hooked.details["mean_polls_per_job"]
+    p99 = hooked.details["lag_p99_intervals"]
+    complete = hooked.details["complete"] == n
+    hooked.met = complete and p99 <= 0.05 and hooked_polls <= polls / 2
+    hooked.measured += f"; polling run beside it: polls/job mean {polls:.2f}"
+    hooked.details["polling_polls_per_job"] = polls
+    return [polling, hooked]
+
+
+async def _phase(
+    log: IO[str], n: int, scale: float, interval: int, first: float, span: float, *,
+    webhooks: bool,
+) -> Figure:  # fmt: skip
     with (
         workdir("agents") as wd,
         EmulatorProcess.run(
@@ -85,7 +111,11 @@ async def run(quick: bool, log: IO[str]) -> list[Figure]:
         ) as emu,
     ):
         port = free_port()
-        env = server_env(emu.base_url, wd, PHASEO_TIME_SCALE=str(scale))
+        extra = {"PHASEO_TIME_SCALE": str(scale)}
+        if webhooks:
+            extra |= {"PHASEO_PUBLIC_URL": f"http://127.0.0.1:{port}",
+                      "PHASEO_WEBHOOK_SECRET": WEBHOOK_SECRET}  # fmt: skip
+        env = server_env(emu.base_url, wd, **extra)
         argv = [PYTHON, "-m", "phaseo_mcp", "serve", "--transport", "http", "--stateless",
                 "--port", str(port)]  # fmt: skip
         server = _start(argv, env, log)
@@ -93,7 +123,10 @@ async def run(quick: bool, log: IO[str]) -> list[Figure]:
             _wait_healthy(f"http://127.0.0.1:{port}/healthz", server)
             proc = psutil.Process(server.pid)
             url = f"http://127.0.0.1:{port}/mcp"
-            jobs = _create_jobs(emu, n, first, span, scale)
+            if webhooks:
+                jobs = await _create_through_server(url, emu, n, first, span)
+            else:
+                jobs = _create_jobs(emu, n, first, span, scale)
             emu.reset()  # count only the waiting phase's requests
             cpu_before = _cpu(proc)
             results = await _agents(url, jobs, timeout_seconds=int(first + span) + 20)
@@ -101,7 +134,28 @@ async def run(quick: bool, log: IO[str]) -> list[Figure]:
             stats = emu.stats()
         finally:
             stop_process(server)
-    return [_figure(jobs, results, stats, cpu_after - cpu_before, n, scale, interval)]
+    return _figure(jobs, results, stats, cpu_after - cpu_before, n, scale, interval, webhooks)
+
+
+async def _create_through_server(
+    url: str, emu: EmulatorProcess, n: int, first: float, span: float
+) -> list[dict[str, Any]]:
+    """Creates via create_video (so each carries the server's webhook), then each job set to
+    end as in the polling run, counted from now; each end read from the emulator's clock."""
+    ids: list[str] = []
+    async with Client(url, read_timeout_seconds=60) as client:
+        for i in range(n):
+            emu.plan(seconds=100_000)  # nothing ends while the others are being created
+            result = await client.call_tool(
+                "create_video", {"model": MODEL, "prompt": f"agent {i}", "duration": 8}
+            )
+            if result.is_error or not result.structured_content:
+                raise RuntimeError(f"create_video failed: {result.content}")
+            ids.append(str(result.structured_content["video_id"]))
+    for i, video_id in enumerate(ids):
+        emu.command("end_in", id=video_id, seconds=first + span * i / n)
+    ends = emu.command("ends")["ends"]
+    return [{"id": video_id, "end": ends[video_id], "end_error": 0.0} for video_id in ids]
 
 
 def _create_jobs(
@@ -165,6 +219,7 @@ def _figure(
     n: int,
     scale: float,
     interval: int,
+    webhooks: bool = False,
 ) -> Figure:
     real_interval = interval / scale
     complete = 0
@@ -205,6 +260,33 @@ def _figure(
     met = complete == n and worst_extra <= 1 and p99_lag <= 1.0 and cpu_per_poll_ms <= 2.0
     mean_polls = sum(polls_per_job) / len(polls_per_job)
     mean_extra = sum(extra_polls) / len(extra_polls) if extra_polls else math.nan
+    if webhooks:
+        return Figure(
+            key="many_agents_webhooks",
+            name=f"{n} concurrent wait_for_video, webhooks on (beside the polling figure)",
+            measured=(
+                f"{complete}/{n} completed; polls/job mean {mean_polls:.2f}; lag p50 "
+                f"{p50_lag:.3f} / p99 {p99_lag:.3f} poll intervals; server CPU "
+                f"{cpu_seconds:.2f} s for {total_polls} polls"
+            ),
+            ratio=p99_lag,
+            target="100% complete, p99 lag <= 0.05 interval, polls/job <= half of polling's",
+            met=None,  # decided in run(), beside the polling figure
+            details={
+                "complete": complete,
+                "agents": n,
+                "mean_polls_per_job": mean_polls,
+                "lag_p50_intervals": p50_lag,
+                "lag_p99_intervals": p99_lag,
+                "status_polls": total_polls,
+                "server_cpu_s": cpu_seconds,
+                "errors": [r["error"] for r in results.values() if r.get("error")][:5],
+            },
+            note=(
+                "ratio column = p99 lag in poll intervals; jobs created through the server "
+                "(so they carry its webhook), each job's end read from the emulator's clock"
+            ),
+        )
     return Figure(
         key="many_agents",
         name=f"{n} concurrent wait_for_video over stateless HTTP, one process",
@@ -223,6 +305,7 @@ def _figure(
             "time_scale": scale,
             "poll_interval_s": interval,
             "max_extra_polls": worst_extra,
+            "mean_polls_per_job": mean_polls,
             "mean_extra_polls": mean_extra,
             "lag_p50_intervals": p50_lag,
             "lag_p99_intervals": p99_lag,
