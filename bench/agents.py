@@ -4,8 +4,10 @@ one server process, on jobs that finish at staggered times.
 Set-up: the emulator and the server (``phaseo-mcp serve --transport http --stateless``) each
 run in their own process with the same time scale, so the server's CPU is measured alone
 (psutil, user + system, over the waiting phase only). Jobs are created straight at the
-emulator (creates are not what is measured); job ``i`` of ``n`` runs ``first + span * i / n``
-emulated seconds, so completions are spread evenly over ``span``. Each agent is its own MCP
+emulator (creates are not what is measured) and run until every agent has polled its job
+once (on a loaded machine, 200 clients connecting can take longer than any fixed head
+start); then job ``i`` of ``n`` ends ``first + span * i / n`` emulated seconds later, so
+completions are spread evenly over ``span``. Each agent is its own MCP
 ``Client`` and calls ``wait_for_video`` until the job is terminal.
 
 Per job: the emulator timestamps every status request (CLOCK_MONOTONIC is system-wide), so
@@ -15,8 +17,7 @@ Lag is from the job's end to the agent holding the result.
 
 Beside it, in the same run, the same waits with webhooks on (issue 17): a second server with
 ``PHASEO_PUBLIC_URL`` (its own loopback address) and ``PHASEO_WEBHOOK_SECRET``; the jobs are
-created through it with ``create_video``, so they carry its webhook, and each job's end is
-read from the emulator's own clock (as CLOCK_MONOTONIC). Its figure: p99 lag in poll
+created through it with ``create_video``, so they carry its webhook. Its figure: p99 lag in poll
 intervals (target <= 0.05) and gateway polls per job (target: at most half the polling
 figure's).
 """
@@ -79,6 +80,7 @@ def _cpu(proc: psutil.Process) -> float:
 
 
 WEBHOOK_SECRET = "bench-webhook-secret-0123456789abcdef"
+UNENDING = 1e9  # emulated seconds: a job runs until _end_once_all_polled gives it an end
 
 
 async def run(quick: bool, log: IO[str]) -> list[Figure]:
@@ -87,7 +89,7 @@ async def run(quick: bool, log: IO[str]) -> list[Figure]:
     interval = 4  # the gateway's poll_after_seconds (emulated)
     # The first job ends a few real seconds in, after every agent has made its first call.
     # (200 MCP clients connecting at once took over 4 s of real time on the 2-core machine.)
-    first, span = (20.0, 10.0) if quick else (40.0, 40.0)
+    first, span = (8.0, 10.0) if quick else (40.0, 40.0)
     polling = await _phase(log, n, scale, interval, first, span, webhooks=False)
     hooked = await _phase(log, n, scale, interval, first, span, webhooks=True)
     polls = polling.details["mean_polls_per_job"]
@@ -124,12 +126,15 @@ async def _phase(
             proc = psutil.Process(server.pid)
             url = f"http://127.0.0.1:{port}/mcp"
             if webhooks:
-                jobs = await _create_through_server(url, emu, n, first, span)
+                ids = await _create_through_server(url, emu, n)
             else:
-                jobs = _create_jobs(emu, n, first, span, scale)
+                ids = _create_jobs(emu, n)
+            jobs: list[dict[str, Any]] = [{"id": video_id} for video_id in ids]
             emu.reset()  # count only the waiting phase's requests
             cpu_before = _cpu(proc)
-            results = await _agents(url, jobs, timeout_seconds=int(first + span) + 20)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_end_once_all_polled, emu, jobs, first, span)
+                results = await _agents(url, jobs, timeout_seconds=int(first + span) + 20)
             cpu_after = _cpu(proc)
             stats = emu.stats()
         finally:
@@ -137,45 +142,51 @@ async def _phase(
     return _figure(jobs, results, stats, cpu_after - cpu_before, n, scale, interval, webhooks)
 
 
-async def _create_through_server(
-    url: str, emu: EmulatorProcess, n: int, first: float, span: float
-) -> list[dict[str, Any]]:
-    """Creates via create_video (so each carries the server's webhook), then each job set to
-    end as in the polling run, counted from now; each end read from the emulator's clock."""
+async def _create_through_server(url: str, emu: EmulatorProcess, n: int) -> list[str]:
+    """Creates via create_video, so each job carries the server's webhook."""
     ids: list[str] = []
     async with Client(url, read_timeout_seconds=60) as client:
         for i in range(n):
-            emu.plan(seconds=100_000)  # nothing ends while the others are being created
+            emu.plan(seconds=UNENDING)
             result = await client.call_tool(
                 "create_video", {"model": MODEL, "prompt": f"agent {i}", "duration": 8}
             )
             if result.is_error or not result.structured_content:
                 raise RuntimeError(f"create_video failed: {result.content}")
             ids.append(str(result.structured_content["video_id"]))
-    for i, video_id in enumerate(ids):
-        emu.command("end_in", id=video_id, seconds=first + span * i / n)
-    ends = emu.command("ends")["ends"]
-    return [{"id": video_id, "end": ends[video_id], "end_error": 0.0} for video_id in ids]
+    return ids
 
 
-def _create_jobs(
-    emu: EmulatorProcess, n: int, first: float, span: float, scale: float
-) -> list[dict[str, Any]]:
-    jobs: list[dict[str, Any]] = []
+async def _end_once_all_polled(
+    emu: EmulatorProcess, jobs: list[dict[str, Any]], first: float, span: float
+) -> None:
+    """Once every agent has polled its job, job ``i`` ends ``first + span * i / n`` emulated
+    seconds later; each end is then read from the emulator's clock (CLOCK_MONOTONIC)."""
+    n = len(jobs)
+    with anyio.fail_after(300):
+        while True:
+            polled = (await anyio.to_thread.run_sync(emu.stats))["status_by_id"]
+            if all(polled.get(job["id"]) for job in jobs):
+                break
+            await anyio.sleep(0.05)
+    plan = {job["id"]: first + span * i / n for i, job in enumerate(jobs)}
+    ends = (await anyio.to_thread.run_sync(lambda: emu.command("end_in", plan=plan)))["ends"]
+    for job in jobs:
+        job["end"], job["end_error"] = ends[job["id"]], 0.0
+
+
+def _create_jobs(emu: EmulatorProcess, n: int) -> list[str]:
+    """Creates straight at the emulator (not what is measured)."""
+    ids: list[str] = []
     with httpx.Client(headers={"Authorization": f"Bearer {API_KEY}"}, timeout=30.0) as http:
         for i in range(n):
-            seconds = first + span * i / n
-            emu.plan(seconds=seconds)
-            before = time.monotonic()
+            emu.plan(seconds=UNENDING)
             response = http.post(
                 f"{emu.base_url}/videos", json={"model": MODEL, "prompt": f"agent {i}"}
             )
-            after = time.monotonic()
             response.raise_for_status()
-            # The job's clock starts while the create is handled: between before and after.
-            jobs.append({"id": response.json()["id"], "end": (before + after) / 2 + seconds / scale,
-                         "end_error": (after - before) / 2})  # fmt: skip
-    return jobs
+            ids.append(str(response.json()["id"]))
+    return ids
 
 
 async def _agents(url: str, jobs: list[dict[str, Any]], timeout_seconds: int) -> dict[str, Any]:

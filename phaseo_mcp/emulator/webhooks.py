@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import anyio.abc
 import httpx
 
 from phaseo_mcp.emulator.faults import Faults
@@ -59,6 +60,7 @@ class WebhookDispatcher:
         self.state = state
         self.faults = faults if faults is not None else Faults()
         self.held: list[Delivery] = []  # reordered: sent after the next delivery
+        self._senders: anyio.abc.TaskGroup | None = None
         self.pending: list[Delivery] = []
         self._progress: dict[str, int] = {}
         self._phase: dict[str, str] = {}
@@ -67,8 +69,9 @@ class WebhookDispatcher:
     def max_attempts(self) -> int:
         return len(self.state.config.webhook_retry_delays) + 1
 
-    async def run(self, tick: float = 0.02) -> None:
-        async with httpx.AsyncClient(timeout=5.0) as client:
+    async def run(self, tick: float = 0.005) -> None:
+        async with httpx.AsyncClient(timeout=5.0) as client, anyio.create_task_group() as tg:
+            self._senders = tg  # deliveries go out side by side, as the gateway's workers do
             while True:
                 self.scan()
                 await self.flush(client)
@@ -119,13 +122,19 @@ class WebhookDispatcher:
             if kind == "reorder":
                 self.held.append(delivery)
                 continue
-            await self.deliver(client, delivery, bad_signature=kind == "bad_signature")
-            if kind == "duplicate":
-                delivery.attempt -= 1  # the same attempt, delivered twice
-                await self.deliver(client, delivery)
-            held, self.held = self.held, []
-            for late in held:
-                await self.deliver(client, late)
+            if self._senders is not None:
+                self._senders.start_soon(self._send, client, delivery, kind)
+            else:
+                await self._send(client, delivery, kind)
+
+    async def _send(self, client: httpx.AsyncClient, delivery: Delivery, kind: str | None) -> None:
+        await self.deliver(client, delivery, bad_signature=kind == "bad_signature")
+        if kind == "duplicate":
+            delivery.attempt -= 1  # the same attempt, delivered twice
+            await self.deliver(client, delivery)
+        held, self.held = self.held, []
+        for late in held:
+            await self.deliver(client, late)
 
     async def deliver(
         self, client: httpx.AsyncClient, d: Delivery, *, bad_signature: bool = False

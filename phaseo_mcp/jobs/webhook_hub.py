@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,9 @@ OUR_EVENTS = ["video.completed", "video.failed", "video.cancelled", "video.expir
 class WebhookHub:
     settings: Settings
     board: WakeBoard = field(default_factory=WakeBoard)
+    # The server's own journal (set when its lifespan starts): one connection, so webhook
+    # records and status writes never wait on each other's SQLite locks.
+    journal_source: Callable[[], Awaitable[Journal | None]] | None = None
     _journal: Journal | None = None
     _lock: anyio.Lock = field(default_factory=anyio.Lock)
     _tracked: BoundedMap[tuple[str, str], bool] = field(default_factory=BoundedMap)
@@ -92,6 +95,11 @@ class WebhookHub:
 
     # -- deliveries ------------------------------------------------------------------------
     async def journal(self) -> Journal:
+        if self.journal_source is not None:
+            shared = await self.journal_source()
+            if shared is None:
+                raise JournalError("the job journal is unavailable")
+            return shared
         if self._journal is None:
             async with self._lock:
                 if self._journal is None:

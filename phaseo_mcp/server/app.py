@@ -171,6 +171,8 @@ def build_server(
             running=running or RunningCalls(),
             webhooks=webhooks,
         )
+        if webhooks is not None:
+            webhooks.journal_source = state.journal
         try:
             yield state
         finally:
