@@ -36,13 +36,16 @@ from phaseo_mcp.config import (
     Settings,
 )
 from phaseo_mcp.errors import ConfigError
-from phaseo_mcp.jobs.webhook_hub import WebhookHub
 from phaseo_mcp.logs import hide_path_in_results, register_secret
 from phaseo_mcp.server.app import build_server
 from phaseo_mcp.server.drain import DRAIN_SECONDS, Drain, DrainMiddleware
 from phaseo_mcp.server.session_caps import cap_sessions
 from phaseo_mcp.server.stopping import RunningCalls
-from phaseo_mcp.server.webhook_receiver import add_webhook_route, run_listener_with
+from phaseo_mcp.server.webhook_receiver import (
+    add_webhook_route,
+    run_listener_with,
+    webhook_hub_for,
+)
 
 log = logging.getLogger(__name__)
 TOKENS_ENV = "PHASEO_MCP_AUTH_TOKENS"
@@ -157,7 +160,7 @@ def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
             required_scopes=[],
         )
     running = RunningCalls()
-    hub = WebhookHub(settings) if settings.webhooks_configured else None
+    hub = webhook_hub_for(settings)
     server = build_server(
         settings, token_verifier=verifier, auth=auth, running=running, webhooks=hub
     )

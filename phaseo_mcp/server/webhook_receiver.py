@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from phaseo_mcp.config import WEBHOOK_PATH
+from phaseo_mcp.config import WEBHOOK_PATH, Settings
 from phaseo_mcp.gateway.webhook_signing import MAX_BODY_BYTES
 from phaseo_mcp.jobs.webhook_hub import WebhookHub
 
@@ -43,6 +43,20 @@ async def read_limited(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
             raise TooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def webhook_hub_for(settings: Settings) -> WebhookHub | None:
+    """The hub when webhooks are configured; a warning naming what is missing when half are."""
+    if settings.webhooks_configured:
+        where = settings.webhook_endpoint_id or settings.webhook_url
+        log.info("webhooks on: the gateway is asked to send job events to %s", where)
+        return WebhookHub(settings)
+    if settings.public_url or settings.webhook_endpoint_id or settings.webhook_secret:
+        log.warning(
+            "webhooks stay off: set both PHASEO_WEBHOOK_SECRET and PHASEO_PUBLIC_URL (or "
+            "PHASEO_WEBHOOK_ENDPOINT_ID on R6 gateways); waits poll as usual"
+        )
+    return None
 
 
 def add_webhook_route(server: MCPServer, hub: WebhookHub) -> None:
