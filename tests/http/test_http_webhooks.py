@@ -22,6 +22,7 @@ from mcp import Client
 
 from phaseo_mcp.config import WEBHOOK_PATH, Settings
 from phaseo_mcp.emulator import EmulatorConfig, EmulatorHandle
+from phaseo_mcp.emulator.config import WebhookEndpoint
 from phaseo_mcp.gateway.webhook_signing import MAX_BODY_BYTES, sign
 from phaseo_mcp.server.http import HttpOptions, build_http_app
 
@@ -47,6 +48,7 @@ async def webhook_server(
     *,
     time_scale: float = 1.0,
     multi_user: bool = False,
+    **extra: Any,
 ) -> AsyncIterator[tuple[str, Settings]]:
     """The HTTP server with webhooks on, its public URL its own loopback address."""
     sock = bound_socket()
@@ -58,6 +60,7 @@ async def webhook_server(
         public_url=f"http://127.0.0.1:{port}",
         webhook_secret=SECRET,
         time_scale=time_scale,
+        **extra,
     )
     app = build_http_app(settings, HttpOptions(port=port, multi_user=multi_user))
     try:
@@ -319,4 +322,29 @@ async def test_delayed_delivery_wakes_the_wait_when_it_arrives(
             await _until(lambda: emulator.webhooks.pending, "the delivery is held back")
             assert emulator.jobs[video_id].webhook_attempts == []
             emulator.clock.advance(120)
+        assert results[0]["status"] == "completed" and emulator.counters["status"] == reads + 1
+
+
+async def test_r6_endpoint_shape_is_sent_and_its_events_wake_the_wait(
+    emulator: EmulatorHandle, output_dir: Path, state_dir: Path
+) -> None:
+    """With PHASEO_WEBHOOK_ENDPOINT_ID the create names the registered endpoint (no URL, no
+    secret), and that endpoint's signed completion ends the wait with one confirming read."""
+    async with (
+        webhook_server(emulator, output_dir, state_dir, webhook_endpoint_id="we_test") as (
+            base,
+            _,
+        ),
+        mcp_client(base + "/mcp") as client,
+    ):
+        emulator.config.webhook_endpoints["we_test"] = WebhookEndpoint(base + WEBHOOK_PATH, SECRET)
+        video_id = (await create(client))["video_id"]
+        sent = emulator.received["create"][-1]["webhook"]
+        assert sent["endpoint_id"] == "we_test" and set(sent) == {"endpoint_id", "events"}
+        results: list[dict[str, Any]] = []
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_wait_call, client, video_id, results)
+            await _until(lambda: emulator.counters["status"] >= 1, "the wait polled once")
+            reads = emulator.counters["status"]
+            emulator.clock.advance(JOB_SECONDS + 1)
         assert results[0]["status"] == "completed" and emulator.counters["status"] == reads + 1
