@@ -40,8 +40,6 @@ class WebhookHub:
     # The server's own journal (set when its lifespan starts): one connection, so webhook
     # records and status writes never wait on each other's SQLite locks.
     journal_source: Callable[[], Awaitable[Journal | None]] | None = None
-    _journal: Journal | None = None
-    _lock: anyio.Lock = field(default_factory=anyio.Lock)
     _tracked: BoundedMap[tuple[str, str], bool] = field(default_factory=BoundedMap)
 
     def __post_init__(self) -> None:
@@ -95,21 +93,10 @@ class WebhookHub:
 
     # -- deliveries ------------------------------------------------------------------------
     async def journal(self) -> Journal:
-        if self.journal_source is not None:
-            shared = await self.journal_source()
-            if shared is None:
-                raise JournalError("the job journal is unavailable")
-            return shared
-        if self._journal is None:
-            async with self._lock:
-                if self._journal is None:
-                    from phaseo_mcp.jobs.journal import open_journal
-
-                    s = self.settings
-                    self._journal = await anyio.to_thread.run_sync(
-                        lambda: open_journal(journal_url=s.journal_url, state_dir=s.state_dir)
-                    )
-        return self._journal
+        shared = await self.journal_source() if self.journal_source is not None else None
+        if shared is None:
+            raise JournalError("the job journal is unavailable")
+        return shared
 
     async def receive(self, headers: Mapping[str, str], raw_body: bytes) -> tuple[int, str]:
         """(HTTP status, short reason) for one delivery. Never logs the body."""
@@ -133,8 +120,3 @@ class WebhookHub:
         woken = self.board.wake(event.video_id) if event.terminal else 0
         log.info("webhook %s (%s): %d waiter(s) woken", event.event_id, event.event_type, woken)
         return 200, "recorded"
-
-    def close(self) -> None:
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None

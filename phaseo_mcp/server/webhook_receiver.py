@@ -74,7 +74,7 @@ def add_webhook_route(server: MCPServer, hub: WebhookHub) -> None:
 
 def run_listener_with(app: Starlette, hub: WebhookHub) -> None:
     """Wrap the app's lifespan: listen for other replicas' events (PostgreSQL journal) while
-    it runs, and close the hub's journal after."""
+    it runs."""
     inner = app.router.lifespan_context
     url = hub.settings.journal_url
     postgres = bool(url) and str(url).split("://", 1)[0].lower() in {"postgresql", "postgres"}
@@ -91,6 +91,5 @@ def run_listener_with(app: Starlette, hub: WebhookHub) -> None:
                 yield state
             finally:
                 tg.cancel_scope.cancel()
-                hub.close()
 
     app.router.lifespan_context = lifespan
