@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +25,9 @@ from phaseo_mcp.config import Settings
 from phaseo_mcp.gateway.models import CreateVideoRequest, WebhookEndpoint, WebhookUrl
 from phaseo_mcp.gateway.webhook_signing import Refused, verify
 from phaseo_mcp.jobs.journal import JobRecord, Journal, JournalError
+from phaseo_mcp.jobs.owner import Owner
 from phaseo_mcp.jobs.recorded import BoundedMap
-from phaseo_mcp.jobs.webhook_events import WakeBoard, record_event
+from phaseo_mcp.jobs.webhook_events import Waiter, WakeBoard, record_event
 from phaseo_mcp.logs import register_secret
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,18 @@ class WebhookHub:
             self._tracked.put((owner, video_id), True)
             return True
         return False
+
+    async def doorbell(
+        self, owner: Owner, video_id: str, *, operator_key: bool
+    ) -> AbstractContextManager[Waiter | None]:
+        """What a wait on this job listens on: the wake board when the job carries our
+        webhook (only ever on the operator's key), else nothing (it polls as usual)."""
+        if not operator_key or self.journal_source is None:
+            return nullcontext()
+        journal = await self.journal_source()
+        if await self.tracks(journal, owner.key_fp, owner.id, video_id):
+            return self.board.waiting(video_id)
+        return nullcontext()
 
     # -- deliveries ------------------------------------------------------------------------
     async def journal(self) -> Journal:

@@ -228,13 +228,12 @@ async def wait(ctx: Context, video_id: str, timeout_seconds: int) -> CallToolRes
     async def on_progress(value: float, message: str) -> None:
         await ctx.report_progress(value, 100.0, message)
 
-    hub = state.webhooks
-    tracked = (
-        hub is not None
-        and not settings.multi_user
-        and await hub.tracks(await state.journal(), owner.key_fp, owner.id, video_id)
+    hub, operator_key = state.webhooks, not settings.multi_user
+    doorbell = (
+        nullcontext()
+        if hub is None
+        else await hub.doorbell(owner, video_id, operator_key=operator_key)
     )
-    doorbell = hub.board.waiting(video_id) if hub is not None and tracked else nullcontext()
     async with stop_if_client_leaves(ctx) as client:
         with doorbell as waiter:
             job, exhausted = await wait_for_job(
