@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from phaseo_mcp.config import WEBHOOK_PATH, Settings
-from phaseo_mcp.gateway.models import Job, VideoObject
+from phaseo_mcp.gateway.job import Job
+from phaseo_mcp.gateway.responses import VideoObject
 from phaseo_mcp.jobs.wait import poll_interval
 
 

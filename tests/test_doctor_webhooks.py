@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from phaseo_mcp.config import Settings
-from phaseo_mcp.doctor_webhooks import check_webhooks
+from phaseo_mcp.doctor.webhooks import check_webhooks
 
 SECRET = "whsec_doctor_0123456789abcdef"
 

@@ -22,7 +22,7 @@ import anyio
 
 from phaseo_mcp.clock import Clock
 from phaseo_mcp.config import DEFAULT_POLL_AFTER_SECONDS, MAX_WEBHOOK_POLL_SECONDS
-from phaseo_mcp.gateway.models import Job
+from phaseo_mcp.gateway.job import Job
 from phaseo_mcp.jobs.webhook_events import Waiter
 
 ProgressCallback = Callable[[float, str], Awaitable[None]]
@@ -88,9 +88,17 @@ async def _nap(clock: Clock, seconds: float, waiter: Waiter | None) -> bool:
     if waiter is None:
         await clock.sleep(seconds)
         return False
-    if not waiter.event.is_set():
-        with anyio.move_on_after(max(seconds, 0) / clock.scale):
-            await waiter.event.wait()
+    if waiter.event.is_set():
+        return True
+    async with anyio.create_task_group() as tg:  # whichever comes first: the time, or the bell
+
+        async def ring(event: anyio.Event) -> None:
+            await event.wait()
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(ring, waiter.event)
+        await clock.sleep(seconds)
+        tg.cancel_scope.cancel()
     return waiter.event.is_set()
 
 

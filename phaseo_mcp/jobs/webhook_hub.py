@@ -22,7 +22,7 @@ from typing import Any
 import anyio
 
 from phaseo_mcp.config import Settings
-from phaseo_mcp.gateway.models import CreateVideoRequest, WebhookEndpoint, WebhookUrl
+from phaseo_mcp.gateway.requests import CreateVideoRequest, WebhookEndpoint, WebhookUrl
 from phaseo_mcp.gateway.webhook_signing import Refused, verify
 from phaseo_mcp.jobs.journal import JobRecord, Journal, JournalError
 from phaseo_mcp.jobs.owner import Owner

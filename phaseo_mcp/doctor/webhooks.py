@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from phaseo_mcp.config import MAX_WEBHOOK_POLL_SECONDS, Settings
-from phaseo_mcp.doctor import Check
+from phaseo_mcp.doctor.table import Check
 
 MIN_SECRET_CHARS = 16
 
