@@ -26,6 +26,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from phaseo_mcp.clock import Clock
 from phaseo_mcp.config import (
     DEFAULT_MAX_SESSIONS_PER_CALLER,
     DEFAULT_SERVER_FILES_QUOTA_BYTES,
@@ -112,7 +113,10 @@ def security_settings(options: HttpOptions) -> TransportSecuritySettings:
     )
 
 
-def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
+def build_http_app(
+    settings: Settings, options: HttpOptions, *, clock: Clock | None = None
+) -> Starlette:
+    """``clock``: the server's time (tests pass one they advance; see ``build_server``)."""
     if not is_loopback(options.host) and not options.tokens and not options.insecure_no_auth:
         raise ConfigError(
             f"Refusing to serve on {options.host} without authentication: anyone who can reach "
@@ -151,7 +155,7 @@ def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
     running = RunningCalls()
     hub = webhook_hub_for(settings)
     server = build_server(
-        settings, token_verifier=verifier, auth=auth, running=running, webhooks=hub
+        settings, token_verifier=verifier, auth=auth, running=running, webhooks=hub, clock=clock
     )
     if hub is not None:
         add_webhook_route(server, hub)

@@ -1,7 +1,9 @@
 """Webhooks into the HTTP server (issue 17): signed events wake waits; polling is the net.
 
 The emulator runs in this process on a frozen clock (``time_scale=0``): a job ends only when
-the test advances the clock, and its webhook is then delivered to the server's receiver.
+the test advances the clock, and its webhook is then delivered to the server's receiver. The
+server's clock stands still too (``Clock(0)``): a wait polls again only when the test moves
+that clock, so a wait that ends without that was woken by an event.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import pytest
 from httpkit import bound_socket, create, mcp_client, serve_app
 from mcp import Client
 
-from phaseo_mcp.config import WEBHOOK_PATH, Settings
+from phaseo_mcp.clock import Clock
+from phaseo_mcp.config import WEBHOOK_PATH
 from phaseo_mcp.emulator import EmulatorConfig, EmulatorHandle
 from phaseo_mcp.emulator.config import WebhookEndpoint
 from phaseo_mcp.gateway.webhook_signing import MAX_BODY_BYTES, sign
@@ -31,8 +34,7 @@ from helpers import OTHER_KEY, data, make_settings, text
 pytestmark = pytest.mark.anyio
 SECRET = "whsec_test_0123456789abcdef"
 JOB_SECONDS = 60.0
-# Shorter than the 30 s safety-net poll: a wait that no event woke ends still processing.
-WAIT_SECONDS = 20
+SAFETY_NET_SECONDS = 30  # 4 x the emulator's 10 s poll interval, at most 30 s
 
 
 @pytest.fixture
@@ -46,10 +48,9 @@ async def webhook_server(
     output_dir: Path,
     state_dir: Path,
     *,
-    time_scale: float = 1.0,
     multi_user: bool = False,
     **extra: Any,
-) -> AsyncIterator[tuple[str, Settings]]:
+) -> AsyncIterator[tuple[str, Clock]]:
     """The HTTP server with webhooks on, its public URL its own loopback address."""
     sock = bound_socket()
     port = sock.getsockname()[1]
@@ -59,13 +60,13 @@ async def webhook_server(
         state_dir,
         public_url=f"http://127.0.0.1:{port}",
         webhook_secret=SECRET,
-        time_scale=time_scale,
         **extra,
     )
-    app = build_http_app(settings, HttpOptions(port=port, multi_user=multi_user))
+    clock = Clock(0)
+    app = build_http_app(settings, HttpOptions(port=port, multi_user=multi_user), clock=clock)
     try:
         async with serve_app(app, sock) as served:
-            yield served.base, settings
+            yield served.base, clock
     finally:
         sock.close()
 
@@ -78,6 +79,17 @@ async def _until(check: Any, what: str) -> None:
     assert check(), what
 
 
+async def _settle(emulator: EmulatorHandle, video_id: str) -> None:
+    """Wait until the dispatcher has acted on the job's end: answered, or dropped unsent."""
+    job = emulator.jobs[video_id]
+
+    def handled() -> bool:
+        unsent = not any(d.job is job for d in emulator.webhooks.pending)
+        return bool(job.webhook_sent_keys) and (bool(job.webhook_attempts) or unsent)
+
+    await _until(handled, "the completion event was handled")
+
+
 def _events(state_dir: Path) -> list[tuple[str, str]]:
     """The webhook events the journal recorded (none while it does not exist yet)."""
     path = state_dir / "journal.sqlite3"
@@ -87,12 +99,11 @@ def _events(state_dir: Path) -> list[tuple[str, str]]:
         return list(conn.execute("SELECT event_id, event_type FROM webhook_events ORDER BY rowid"))
 
 
-async def _wait_call(
-    client: Client, video_id: str, into: list[dict[str, Any]], seconds: int = WAIT_SECONDS
-) -> None:
-    result = await client.call_tool(
-        "wait_for_video", {"video_id": video_id, "timeout_seconds": seconds}
-    )
+async def _wait_call(client: Client, video_id: str, into: list[dict[str, Any]]) -> None:
+    """One wait_for_video; the server's clock stands still, so only an event (or the test
+    moving that clock) can end it: a wake that never comes fails here."""
+    with anyio.fail_after(30):
+        result = await client.call_tool("wait_for_video", {"video_id": video_id})
     assert not result.is_error, text(result)
     into.append(data(result))
 
@@ -127,16 +138,19 @@ async def test_dropped_webhook_still_ends_the_wait_by_polling(
 ) -> None:
     """A delivery lost in transit costs latency only: the slower safety-net poll ends it."""
     async with (
-        webhook_server(emulator, output_dir, state_dir, time_scale=100) as (base, _),
+        webhook_server(emulator, output_dir, state_dir) as (base, clock),
         mcp_client(base + "/mcp") as client,
     ):
         video_id = (await create(client))["video_id"]
         emulator.faults.add("webhook", "drop", video_id=video_id)
         results: list[dict[str, Any]] = []
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_wait_call, client, video_id, results, 50)
+            tg.start_soon(_wait_call, client, video_id, results)
             await _until(lambda: emulator.counters["status"] >= 1, "the wait polled once")
             emulator.clock.advance(JOB_SECONDS + 1)
+            await _until(lambda: clock.sleepers >= 1, "the wait sleeps until its next poll")
+            await _settle(emulator, video_id)
+            clock.advance(SAFETY_NET_SECONDS)
         assert results[0]["status"] == "completed"
         assert emulator.jobs[video_id].webhook_attempts == []  # nothing was delivered
         assert _events(state_dir) == []
@@ -147,16 +161,19 @@ async def test_wrongly_signed_delivery_is_refused_and_the_wait_polls(
 ) -> None:
     """A delivery signed with another secret gets 401, is not recorded and wakes nobody."""
     async with (
-        webhook_server(emulator, output_dir, state_dir, time_scale=100) as (base, _),
+        webhook_server(emulator, output_dir, state_dir) as (base, clock),
         mcp_client(base + "/mcp") as client,
     ):
         video_id = (await create(client))["video_id"]
         emulator.faults.add("webhook", "bad_signature", video_id=video_id)
         results: list[dict[str, Any]] = []
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_wait_call, client, video_id, results, 50)
+            tg.start_soon(_wait_call, client, video_id, results)
             await _until(lambda: emulator.counters["status"] >= 1, "the wait polled once")
             emulator.clock.advance(JOB_SECONDS + 1)
+            await _until(lambda: clock.sleepers >= 1, "the wait sleeps until its next poll")
+            await _settle(emulator, video_id)
+            clock.advance(SAFETY_NET_SECONDS)
         assert results[0]["status"] == "completed"
         attempts = emulator.jobs[video_id].webhook_attempts
         assert attempts[0]["response_status"] == 401
