@@ -31,7 +31,8 @@ examples:
 
 configuration (environment): PHASEO_API_KEY (or --api-key-file), PHASEO_BASE_URL,
 PHASEO_OUTPUT_DIR, PHASEO_STATE_DIR, PHASEO_JOURNAL_URL, PHASEO_LOG_LEVEL, PHASEO_MAX_COST_USD,
-PHASEO_MCP_AUTH_TOKENS (HTTP transport).
+PHASEO_MCP_AUTH_TOKENS, PHASEO_PUBLIC_URL, PHASEO_WEBHOOK_SECRET, PHASEO_WEBHOOK_ENDPOINT_ID,
+PHASEO_WEBHOOK_POLL_FACTOR (HTTP transport).
 """
 
 
@@ -91,6 +92,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--journal-url", help="postgresql://… journal shared by replicas")
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR (PHASEO_LOG_LEVEL)")
     p.add_argument("--max-cost-usd", type=float, help="refuse creates estimated above this")
+    p.add_argument("--public-url", help="this server's external https:// base (PHASEO_PUBLIC_URL)")
 
 
 def _add_serve(p: argparse.ArgumentParser) -> None:
@@ -209,6 +211,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         journal_url=getattr(args, "journal_url", None),
         log_level=(args.log_level.upper() if getattr(args, "log_level", None) else None),
         max_cost_usd=getattr(args, "max_cost_usd", None),
+        public_url=getattr(args, "public_url", None),
     )
 
 

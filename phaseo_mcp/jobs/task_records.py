@@ -1,4 +1,4 @@
-"""Task records: what the MCP Tasks extension needs beyond the job rows (migration 3).
+"""Task records: what the MCP Tasks extension needs beyond the job rows (migration 4).
 
 One row per task, keyed like the jobs it follows: (key fingerprint, owner, video id), and
 deleted with its job row (``ON DELETE CASCADE``, so ``journal prune`` forgets both). The row

@@ -1,4 +1,4 @@
-"""Task rows (migration 3) on both stores: one gateway read per interval, one download lease,
+"""Task rows (migration 4) on both stores: one gateway read per interval, one download lease,
 owner scoping, and pruning with their jobs."""
 
 from __future__ import annotations
