@@ -31,8 +31,9 @@ examples:
 
 configuration (environment): PHASEO_API_KEY (or --api-key-file), PHASEO_BASE_URL,
 PHASEO_OUTPUT_DIR, PHASEO_STATE_DIR, PHASEO_JOURNAL_URL, PHASEO_LOG_LEVEL, PHASEO_MAX_COST_USD,
-PHASEO_CONFIRM_ABOVE_USD, PHASEO_REQUIRE_CONFIRMATION, PHASEO_MCP_AUTH_TOKENS and
-PHASEO_MCP_STATE_KEYS (HTTP transport).
+PHASEO_CONFIRM_ABOVE_USD, PHASEO_REQUIRE_CONFIRMATION, PHASEO_MCP_AUTH_TOKENS,
+PHASEO_MCP_STATE_KEYS, PHASEO_PUBLIC_URL, PHASEO_WEBHOOK_SECRET, PHASEO_WEBHOOK_ENDPOINT_ID,
+PHASEO_WEBHOOK_POLL_FACTOR (HTTP transport).
 """
 
 
@@ -104,6 +105,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         const=True,
         help="refuse those creates on hosts that cannot ask (PHASEO_REQUIRE_CONFIRMATION)",
     )
+    p.add_argument("--public-url", help="this server's external https:// base (PHASEO_PUBLIC_URL)")
 
 
 def _add_serve(p: argparse.ArgumentParser) -> None:
@@ -224,6 +226,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         max_cost_usd=getattr(args, "max_cost_usd", None),
         confirm_above_usd=getattr(args, "confirm_above_usd", None),
         require_confirmation=getattr(args, "require_confirmation", None),
+        public_url=getattr(args, "public_url", None),
     )
 
 

@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from phaseo_mcp.config_confirm import confirmation_settings, parse_confirm_above
+
 DEFAULT_BASE_URL = "https://api.phaseo.app/v1"
 DEFAULT_LOG_LEVEL = "INFO"
 DEFAULT_WAIT_TIMEOUT_SECONDS = 50
@@ -47,7 +49,11 @@ DEFAULT_MAX_SESSIONS_PER_CALLER = 20
 DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS = 600.0
 # Creates estimated at or above this ask the person first (elicitation); None = off.
 DEFAULT_CONFIRM_ABOVE_USD: float | None = 0.50
-MIN_STATE_KEY_CHARS = 32  # PHASEO_MCP_STATE_KEYS: each key at least this long (the SDK's rule)
+# Webhooks (HTTP): while a job's completion will be pushed, waits still poll, this many times
+# slower than the gateway asks, but never slower than MAX_WEBHOOK_POLL_SECONDS.
+DEFAULT_WEBHOOK_POLL_FACTOR = 4.0
+MAX_WEBHOOK_POLL_SECONDS = 30.0
+WEBHOOK_PATH = "/webhooks/phaseo"
 APP_NAME = "phaseo-mcp"
 
 DownloadMode = Literal["file", "url"]
@@ -173,9 +179,7 @@ class Settings(BaseModel):
     journal_url: str | None = None
     log_level: str = DEFAULT_LOG_LEVEL
     max_cost_usd: float | None = None
-    # Price confirmation (jobs/confirm.py): the threshold (None = off), whether a host that
-    # cannot ask is refused, the shared keys sealing the question's round-trip state, and
-    # whether this is a stateless HTTP server (set by server/http.py).
+    # Price confirmation (config_confirm.py); http_stateless is set by server/http.py.
     confirm_above_usd: float | None = Field(DEFAULT_CONFIRM_ABOVE_USD, ge=0, allow_inf_nan=False)
     require_confirmation: bool = False
     state_keys: tuple[SecretStr, ...] = ()
@@ -196,6 +200,17 @@ class Settings(BaseModel):
     # quota in bytes (0 = unlimited).
     server_files: bool = True
     server_files_quota_bytes: int = Field(0, ge=0)
+    # The deployment's external base URL (https://…, or http://localhost / 127.0.0.1 for
+    # development), no trailing slash: what the gateway and browsers reach this server at.
+    public_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_endpoint_id: str | None = Field(None, min_length=1, max_length=128)
+    webhook_poll_factor: float = Field(DEFAULT_WEBHOOK_POLL_FACTOR, ge=1, allow_inf_nan=False)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_public_url(value)
 
     @field_validator("max_cost_usd")
     @classmethod
@@ -235,14 +250,17 @@ class Settings(BaseModel):
             values["log_level"] = level.upper()
         if cost := text("PHASEO_MAX_COST_USD"):
             values["max_cost_usd"] = parse_cost_ceiling(cost)
-        if (confirm := text("PHASEO_CONFIRM_ABOVE_USD")) is not None:
-            values["confirm_above_usd"] = parse_confirm_above(confirm)
-        if (required := text("PHASEO_REQUIRE_CONFIRMATION")) is not None:
-            values["require_confirmation"] = parse_switch(required, "PHASEO_REQUIRE_CONFIRMATION")
-        if keys := text("PHASEO_MCP_STATE_KEYS"):
-            values["state_keys"] = parse_state_keys(keys)
+        values.update(confirmation_settings(text))
         if scale := text("PHASEO_TIME_SCALE"):
             values["time_scale"] = float(scale)
+        if public := text("PHASEO_PUBLIC_URL"):
+            values["public_url"] = public
+        if secret := text("PHASEO_WEBHOOK_SECRET"):
+            values["webhook_secret"] = SecretStr(secret)
+        if endpoint := text("PHASEO_WEBHOOK_ENDPOINT_ID"):
+            values["webhook_endpoint_id"] = endpoint
+        if factor := text("PHASEO_WEBHOOK_POLL_FACTOR"):
+            values["webhook_poll_factor"] = factor
         if text("PHASEO_TESTING_ZERO_RETRY_WAITS"):
             values["retry"] = RetryPolicy(zero_waits=True)
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -254,6 +272,44 @@ class Settings(BaseModel):
 
     def api_key_value(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key else None
+
+    @property
+    def webhooks_configured(self) -> bool:
+        """A secret, and somewhere for the gateway to send to: our public URL (R2–R5) or a
+        registered endpoint (R6). Only the HTTP transport has a receiver to use it."""
+        return self.webhook_secret is not None and bool(self.public_url or self.webhook_endpoint_id)
+
+    @property
+    def webhook_url(self) -> str | None:
+        return f"{self.public_url}{WEBHOOK_PATH}" if self.public_url else None
+
+
+def check_public_url(raw: str) -> str:
+    """PHASEO_PUBLIC_URL: an https:// base, or http://localhost / 127.0.0.1 / [::1] for
+    development (what the gateway accepts as a webhook URL); no trailing slash."""
+    from urllib.parse import urlsplit
+
+    value = raw.strip()
+    try:
+        parts = urlsplit(value)
+        local = parts.scheme == "http" and parts.hostname in {"localhost", "127.0.0.1", "::1"}
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        local, port_ok, parts = False, False, urlsplit("")
+    if (
+        not (local or (parts.scheme == "https" and parts.hostname))
+        or not port_ok
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+        or value.endswith("/")
+    ):
+        raise ValueError(
+            f"PHASEO_PUBLIC_URL (or --public-url) must be this server's external base URL, "
+            f"https://host[:port][/prefix] with no trailing slash, query or credentials (or "
+            f"http://localhost or http://127.0.0.1 for development), not {raw!r}"
+        )
+    return value
 
 
 def parse_cost_ceiling(raw: str) -> float:
@@ -269,52 +325,6 @@ def parse_cost_ceiling(raw: str) -> float:
             f"2.50), not {raw!r}; unset it for no ceiling"
         )
     return value
-
-
-OFF_WORDS = frozenset({"off", "none", "never"})
-_SWITCHES = {"1": True, "true": True, "yes": True, "on": True,
-             "0": False, "false": False, "no": False, "off": False}  # fmt: skip
-
-
-def parse_confirm_above(raw: str) -> float | None:
-    """PHASEO_CONFIRM_ABOVE_USD: ``off`` (never ask) or an amount of 0 or more; anything else
-    is an error naming the variable (never silently "off")."""
-    text = raw.strip().lower()
-    if text in OFF_WORDS:
-        return None
-    try:
-        value = float(text.removeprefix("$"))
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(
-            f"PHASEO_CONFIRM_ABOVE_USD must be an amount of US dollars, 0 or more (0 asks for "
-            f"every priced job), or 'off' (never ask), not {raw!r}"
-        )
-    return value
-
-
-def parse_switch(raw: str, name: str) -> bool:
-    value = _SWITCHES.get(raw.strip().lower())
-    if value is None:
-        raise ValueError(f"{name} must be 1 or 0 (true/false, yes/no), not {raw!r}")
-    return value
-
-
-def parse_state_keys(raw: str) -> tuple[SecretStr, ...]:
-    """PHASEO_MCP_STATE_KEYS: comma-separated secrets shared by every replica; the first
-    seals, all unseal (rotation). Each must be long enough to be a real secret."""
-    keys = [k.strip() for k in raw.split(",") if k.strip()]
-    short = [n for n, k in enumerate(keys, start=1) if len(k) < MIN_STATE_KEY_CHARS]
-    if short:
-        raise ValueError(
-            f"PHASEO_MCP_STATE_KEYS: key {short[0]} is shorter than {MIN_STATE_KEY_CHARS} "
-            "characters; make each a random secret, e.g. the output of "
-            '`python -c "import secrets; print(secrets.token_hex(32))"`'
-        )
-    if len(set(keys)) != len(keys):
-        raise ValueError("PHASEO_MCP_STATE_KEYS lists the same key twice")
-    return tuple(SecretStr(k) for k in keys)
 
 
 DIRECTORY_SETTINGS = (

@@ -36,7 +36,9 @@ def report_settings_error(
     checks = [check_python(), *check_packages()]
     for name in sorted(env):
         if name.startswith("PHASEO_"):
-            checks.extend(template_problems(name, env[name], secret="KEY" in name))
+            checks.extend(
+                template_problems(name, env[name], secret="KEY" in name or "SECRET" in name)
+            )
     if isinstance(error, ValidationError):
         message = "; ".join(
             f"PHASEO_{'_'.join(str(part) for part in item['loc']).upper()}: {item['msg']}"

@@ -96,7 +96,7 @@ def check_templates(settings: Settings, environ: Mapping[str, str]) -> list[Chec
         if not name.startswith("PHASEO_"):
             continue
         raw = environ[name]
-        problems.extend(template_problems(name, raw, secret="KEY" in name))
+        problems.extend(template_problems(name, raw, secret="KEY" in name or "SECRET" in name))
         seen.update({raw, raw.strip(), str(Path(raw.strip()).expanduser())})
     # Flags (--output-dir '${user_config.output_dir}') reach Settings without passing os.environ.
     values: dict[str, str | None] = {

@@ -18,6 +18,7 @@ import time
 
 from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.journal_schema import SCHEMA, Transaction
+from phaseo_mcp.jobs.task_records import TASKS_MIGRATION
 
 # Each entry: the statements of one migration, numbered from 1 in list order. Never edit or
 # reorder an entry once released: append a new one.
@@ -28,6 +29,14 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE downloads ADD COLUMN owner TEXT",
         "CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner, created_at)",
     ],
+    # Webhook deliveries already acted on, by event id (jobs/webhook_events.py).
+    [
+        "CREATE TABLE IF NOT EXISTS webhook_events (event_id TEXT PRIMARY KEY, "
+        "video_id TEXT NOT NULL, event_type TEXT NOT NULL, "
+        "received_at DOUBLE PRECISION NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS webhook_events_received ON webhook_events (received_at)",
+    ],
+    TASKS_MIGRATION,  # the Tasks extension's task rows (jobs/task_records.py)
 ]
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -20,11 +20,14 @@ from phaseo_mcp.server.middleware import server_middleware
 from phaseo_mcp.server.resources import register_resources
 from phaseo_mcp.server.state import AppState
 from phaseo_mcp.server.stopping import RunningCalls
+from phaseo_mcp.server.tasks import VideoTasks
 from phaseo_mcp.server.tools import build_tools
 
 if TYPE_CHECKING:
     from mcp.server.auth.provider import TokenVerifier
     from mcp.server.auth.settings import AuthSettings
+
+    from phaseo_mcp.jobs.webhook_hub import WebhookHub
 
 _WAIT = DEFAULT_WAIT_TIMEOUT_SECONDS
 INSTRUCTIONS = f"""\
@@ -43,6 +46,7 @@ def build_server(
     auth: AuthSettings | None = None,
     running: RunningCalls | None = None,
     clock: Clock | None = None,
+    webhooks: WebhookHub | None = None,
 ) -> MCPServer:
     """``running``: pass one to stop this server's tool calls from outside (on SIGTERM).
     ``clock``: the time its waits, budgets and caches follow (tests pass one they advance)."""
@@ -56,7 +60,10 @@ def build_server(
             clock=clock_now,
             catalog=CatalogCache(settings.catalog_ttl_seconds, clock_now),
             running=running or RunningCalls(),
+            webhooks=webhooks,
         )
+        if webhooks is not None:
+            webhooks.journal_source = state.journal
         try:
             yield state
         finally:
@@ -77,6 +84,7 @@ def build_server(
         middleware=server_middleware(tools),
         log_level=cast(Any, settings.log_level),
         request_state_security=state_security(settings),
+        extensions=[VideoTasks()],
         **extra,
     )
     register_resources(server)

@@ -26,6 +26,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from phaseo_mcp.clock import Clock
 from phaseo_mcp.config import (
     DEFAULT_MAX_SESSIONS_PER_CALLER,
     DEFAULT_SERVER_FILES_QUOTA_BYTES,
@@ -40,6 +41,11 @@ from phaseo_mcp.server.app import build_server
 from phaseo_mcp.server.drain import Drain, DrainingServer, DrainMiddleware, draining_server
 from phaseo_mcp.server.session_caps import cap_sessions
 from phaseo_mcp.server.stopping import RunningCalls
+from phaseo_mcp.server.webhook_receiver import (
+    add_webhook_route,
+    run_listener_with,
+    webhook_hub_for,
+)
 
 log = logging.getLogger(__name__)
 TOKENS_ENV = "PHASEO_MCP_AUTH_TOKENS"
@@ -107,7 +113,10 @@ def security_settings(options: HttpOptions) -> TransportSecuritySettings:
     )
 
 
-def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
+def build_http_app(
+    settings: Settings, options: HttpOptions, *, clock: Clock | None = None
+) -> Starlette:
+    """``clock``: the server's time (tests pass one they advance; see ``build_server``)."""
     if not is_loopback(options.host) and not options.tokens and not options.insecure_no_auth:
         raise ConfigError(
             f"Refusing to serve on {options.host} without authentication: anyone who can reach "
@@ -145,7 +154,12 @@ def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
             required_scopes=[],
         )
     running = RunningCalls()
-    server = build_server(settings, token_verifier=verifier, auth=auth, running=running)
+    hub = webhook_hub_for(settings)
+    server = build_server(
+        settings, token_verifier=verifier, auth=auth, running=running, webhooks=hub, clock=clock
+    )
+    if hub is not None:
+        add_webhook_route(server, hub)
     drain = Drain(running)
 
     async def healthz(_: Request) -> Response:
@@ -175,6 +189,8 @@ def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
             idle_seconds=options.session_idle_timeout,
         )
     app.add_middleware(DrainMiddleware, drain=drain, path=options.path)
+    if hub is not None:
+        run_listener_with(app, hub)
     app.state.drain = drain
     return app
 

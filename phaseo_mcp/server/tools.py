@@ -39,6 +39,7 @@ from phaseo_mcp.jobs.confirm import rule_brief
 from phaseo_mcp.server.confirm import Confirmation, refusal
 from phaseo_mcp.server.guarded import guarded
 from phaseo_mcp.server.result_models import (
+    CreateResult,
     DeleteResult,
     DownloadResult,
     ListResult,
@@ -123,7 +124,7 @@ async def create_video(
         ),
     ] = False,
     confirmation: Confirmation = None,  # type: ignore[assignment]  # the price dialog's answer
-) -> Annotated[CallToolResult, VideoResult]:
+) -> Annotated[CallToolResult, CreateResult]:
     """Start a PAID video job; returns at once with video_id and estimated_cost_usd.
 
     Each call costs money: one call per video the user asked for, with a model and values

@@ -138,10 +138,12 @@ async def mcp_client(
     token: str | None = None,
     headers: Mapping[str, str] | None = None,
     read_timeout: float = 60.0,
+    extensions: Sequence[Any] = (),
     elicitation_callback: Any = None,
 ) -> AsyncIterator[Client]:
-    """The real mcp client over streamable HTTP, in either protocol era (declaring form
-    elicitation when given an ``elicitation_callback``)."""
+    """The real mcp client over streamable HTTP, in either protocol era (``extensions``:
+    client extensions it declares, e.g. Tasks; form elicitation is declared when given an
+    ``elicitation_callback``)."""
     sent = dict(headers or {})
     if token is not None:
         sent["Authorization"] = f"Bearer {token}"
@@ -152,6 +154,7 @@ async def mcp_client(
             transport,
             mode=mode,
             read_timeout_seconds=read_timeout,
+            extensions=list(extensions),
             elicitation_callback=elicitation_callback,
         ) as client:
             yield client
