@@ -99,9 +99,9 @@ def rule_text(threshold: float | None, require: bool) -> str:
 
 
 def rule_brief(threshold: float | None, require: bool) -> str:
-    """The rule in a few words, for create_video's description (tools/list stays small)."""
+    """The rule in a few words, for create_video's description (tools/list has a size budget;
+    unknown prices ask too, as the question itself says)."""
     if threshold is None:
         return ""
-    start = "Any price" if threshold == 0 else f"From ${threshold:.2f}"
-    where = "; refused where no dialog exists" if require else ""
-    return f"{start} (or unpriced), the user confirms the price in a dialog first{where}."
+    rule = "User OKs every price" if threshold == 0 else f"User OKs price >= ${threshold:.2f}"
+    return rule + (" (no dialog: refused)." if require else ".")

@@ -69,8 +69,10 @@ def test_the_rule_text_states_each_setting() -> None:
     assert "above $0" in rule_text(0.0, False)
     assert "are refused" in rule_text(0.5, True)
     assert "off" in rule_text(None, True)
-    assert rule_brief(0.5, False).startswith("From $0.50 (or unpriced)")
-    assert rule_brief(0, True).startswith("Any price") and "refused" in rule_brief(0, True)
+    assert rule_brief(0.5, False) == "User OKs price >= $0.50."
+    assert rule_brief(0, True).startswith("User OKs every price") and "refused" in rule_brief(
+        0, True
+    )
     assert rule_brief(None, True) == ""
 
 
