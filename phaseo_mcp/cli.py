@@ -31,7 +31,8 @@ examples:
 
 configuration (environment): PHASEO_API_KEY (or --api-key-file), PHASEO_BASE_URL,
 PHASEO_OUTPUT_DIR, PHASEO_STATE_DIR, PHASEO_JOURNAL_URL, PHASEO_LOG_LEVEL, PHASEO_MAX_COST_USD,
-PHASEO_MCP_AUTH_TOKENS (HTTP transport).
+PHASEO_MCP_AUTH_TOKENS, PHASEO_AUTH, PHASEO_PUBLIC_URL, PHASEO_OAUTH_ISSUER, PHASEO_OAUTH_SCOPES,
+PHASEO_DAILY_BUDGET_USD (HTTP transport).
 """
 
 
@@ -91,6 +92,10 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--journal-url", help="postgresql://… journal shared by replicas")
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR (PHASEO_LOG_LEVEL)")
     p.add_argument("--max-cost-usd", type=float, help="refuse creates estimated above this")
+    p.add_argument(
+        "--auth", choices=["tokens", "oauth"], help="HTTP sign-in: oauth = the team's provider"
+    )
+    p.add_argument("--public-url", metavar="URL", help="https:// URL clients reach this server at")
 
 
 def _add_serve(p: argparse.ArgumentParser) -> None:
@@ -206,6 +211,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         journal_url=getattr(args, "journal_url", None),
         log_level=(args.log_level.upper() if getattr(args, "log_level", None) else None),
         max_cost_usd=getattr(args, "max_cost_usd", None),
+        auth=getattr(args, "auth", None),
+        public_url=getattr(args, "public_url", None),
     )
 
 

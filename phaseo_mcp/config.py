@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from phaseo_mcp.oauth_config import AUTH_ENV, AUTH_MODES, OAuthConfig, is_secure_or_local
+
 DEFAULT_BASE_URL = "https://api.phaseo.app/v1"
 DEFAULT_LOG_LEVEL = "INFO"
 DEFAULT_WAIT_TIMEOUT_SECONDS = 50
@@ -155,6 +157,40 @@ class Settings(BaseModel):
     server_files: bool = True
     server_files_quota_bytes: int = Field(0, ge=0)
     show_server_paths: bool = True
+    # The URL clients reach this server at (https://…, or http://localhost for development),
+    # no trailing slash; OAuth's resource URL is it plus the MCP path.
+    public_url: str | None = None
+    # HTTP authentication: "tokens" (PHASEO_MCP_AUTH_TOKENS) or "oauth" (--auth oauth).
+    auth: Literal["tokens", "oauth"] | None = None
+    oauth: OAuthConfig | None = None
+    # Each owner's total per UTC day (reserved at admission, settled when the job reports).
+    daily_budget_usd: float | None = None
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if not is_secure_or_local(value) or parts.query or parts.fragment or value.endswith("/"):
+            raise ValueError(
+                "PHASEO_PUBLIC_URL (or --public-url) must be the https:// base URL clients "
+                "reach this server at (http:// only on localhost/127.0.0.1), with no trailing "
+                f"slash, query or fragment, e.g. https://mcp.example.com, not {value!r}"
+            )
+        return value
+
+    @field_validator("daily_budget_usd")
+    @classmethod
+    def _finite_budget(cls, value: float | None) -> float | None:
+        if value is not None and (not math.isfinite(value) or value < 0):
+            raise ValueError(
+                f"PHASEO_DAILY_BUDGET_USD must be a finite number of US dollars, 0 or more, "
+                f"not {value!r}; unset it for no daily budget"
+            )
+        return value
 
     @field_validator("max_cost_usd")
     @classmethod
@@ -196,9 +232,19 @@ class Settings(BaseModel):
             values["max_cost_usd"] = parse_cost_ceiling(cost)
         if scale := text("PHASEO_TIME_SCALE"):
             values["time_scale"] = float(scale)
+        if public := text("PHASEO_PUBLIC_URL"):
+            values["public_url"] = public
+        if budget := text("PHASEO_DAILY_BUDGET_USD"):
+            values["daily_budget_usd"] = parse_cost_ceiling(budget, "PHASEO_DAILY_BUDGET_USD")
+        if mode := text(AUTH_ENV):
+            values["auth"] = mode.lower()
         if text("PHASEO_TESTING_ZERO_RETRY_WAITS"):
             values["retry"] = RetryPolicy(zero_waits=True)
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if values.get("auth") not in (None, *AUTH_MODES):
+            raise ValueError(f"{AUTH_ENV} (or --auth) must be one of {', '.join(AUTH_MODES)}")
+        if values.get("auth") == "oauth" and values.get("oauth") is None:
+            values["oauth"] = OAuthConfig.from_env(env)
         if isinstance(values.get("api_key"), str):
             values["api_key"] = SecretStr(str(values["api_key"])) if values["api_key"] else None
         return cls.model_validate(values)
@@ -207,17 +253,17 @@ class Settings(BaseModel):
         return self.api_key.get_secret_value() if self.api_key else None
 
 
-def parse_cost_ceiling(raw: str) -> float:
-    """PHASEO_MAX_COST_USD as a number; a clear error for anything that is not one (never
-    silently "no ceiling")."""
+def parse_cost_ceiling(raw: str, name: str = "PHASEO_MAX_COST_USD") -> float:
+    """PHASEO_MAX_COST_USD (or another dollar limit) as a number; a clear error for anything
+    that is not one (never silently "no limit")."""
     try:
         value = float(raw.strip().removeprefix("$"))
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or value < 0:
         raise ValueError(
-            f"PHASEO_MAX_COST_USD must be a finite number of US dollars, 0 or more (e.g. 5 or "
-            f"2.50), not {raw!r}; unset it for no ceiling"
+            f"{name} must be a finite number of US dollars, 0 or more (e.g. 5 or "
+            f"2.50), not {raw!r}; unset it for no limit"
         )
     return value
 

@@ -18,10 +18,11 @@ import ipaddress
 import logging
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
 
 import uvicorn
-from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
@@ -39,6 +40,7 @@ from phaseo_mcp.errors import ConfigError
 from phaseo_mcp.logs import hide_path_in_results, register_secret
 from phaseo_mcp.server.app import build_server
 from phaseo_mcp.server.drain import DRAIN_SECONDS, Drain, DrainMiddleware
+from phaseo_mcp.server.oauth_http import oauth_auth
 from phaseo_mcp.server.session_caps import cap_sessions
 from phaseo_mcp.server.stopping import RunningCalls
 
@@ -117,8 +119,21 @@ def security_settings(options: HttpOptions) -> TransportSecuritySettings:
     )
 
 
+def with_public_host(settings: Settings, options: HttpOptions) -> HttpOptions:
+    """PHASEO_PUBLIC_URL's host is a name clients use: allowed like an --allowed-host."""
+    if settings.public_url is None:
+        return options
+    host = urlsplit(settings.public_url).hostname or ""
+    if not host or host in options.allowed_hosts or is_loopback(host):
+        return options
+    return replace(options, allowed_hosts=[*options.allowed_hosts, url_host(host)])
+
+
 def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
-    if not is_loopback(options.host) and not options.tokens and not options.insecure_no_auth:
+    oauth = settings.auth == "oauth"
+    oauth_pair = oauth_auth(settings, options.path, options.multi_user, bool(options.tokens))
+    insecure = not options.tokens and not options.insecure_no_auth and not oauth
+    if not is_loopback(options.host) and insecure:
         raise ConfigError(
             f"Refusing to serve on {options.host} without authentication: anyone who can reach "
             f"it could spend your credits. Set {TOKENS_ENV}=<token>[,<token>…] (clients send "
@@ -143,9 +158,12 @@ def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
         ):
             hide_path_in_results(str(path), name)
             hide_path_in_results(str(path.resolve()), name)
-    verifier = StaticTokenVerifier(options.tokens) if options.tokens else None
+    verifier: TokenVerifier | None = None
     auth = None
-    if verifier is not None:
+    if oauth_pair is not None:
+        verifier, auth = oauth_pair
+    elif options.tokens:
+        verifier = StaticTokenVerifier(options.tokens)
         # No resource_server_url: there is no OAuth authorization server, so the SDK must not
         # publish protected-resource metadata naming one (clients would then try to register
         # with it and fail); a refused request gets a plain "WWW-Authenticate: Bearer" instead.
@@ -181,7 +199,7 @@ def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
             limit=options.max_sessions_per_caller,
             path=options.path,
             multi_user=options.multi_user,
-            tokens=bool(options.tokens),
+            tokens=bool(options.tokens) or oauth,
             idle_seconds=options.session_idle_timeout,
         )
     app.add_middleware(DrainMiddleware, drain=drain, path=options.path)

@@ -31,6 +31,7 @@ from phaseo_mcp.jobs.wait import wait_for_job
 from phaseo_mcp.logs import register_caller_secret
 from phaseo_mcp.server.app import AppState, state_of
 from phaseo_mcp.server.disconnect import stop_if_client_leaves
+from phaseo_mcp.server.oauth_scope import owned_gateway
 from phaseo_mcp.server.owner import caller_key, owner_for
 from phaseo_mcp.server.results import (
     DeleteResult,
@@ -61,7 +62,10 @@ def gateway_for(ctx: Context) -> tuple[AppState, GatewayClient, Owner]:
         clock=state.clock,
         key_help=HEADER_KEY_HELP if settings.multi_user else KEY_HELP,
     )
-    return state, gateway, owner_for(settings, key)
+    owner = owner_for(settings, key)
+    if settings.auth == "oauth":  # one team key: only the caller's own jobs are reachable
+        return state, owned_gateway(state, owner, key), owner
+    return state, gateway, owner
 
 
 async def journal_status(state: AppState, owner: Owner, job: Job) -> str | None:
