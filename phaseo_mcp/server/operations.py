@@ -30,6 +30,7 @@ from phaseo_mcp.jobs.owner import Owner
 from phaseo_mcp.jobs.wait import wait_for_job
 from phaseo_mcp.logs import register_caller_secret
 from phaseo_mcp.server.app import AppState, state_of
+from phaseo_mcp.server.daily_budget import daily_budget, settle_daily
 from phaseo_mcp.server.disconnect import stop_if_client_leaves
 from phaseo_mcp.server.oauth_scope import owned_gateway
 from phaseo_mcp.server.owner import caller_key, owner_for
@@ -100,6 +101,7 @@ async def journal_status(state: AppState, owner: Owner, job: Job) -> str | None:
     except JournalError as exc:
         log.warning("journal write failed for %s: %s", job.video_id, exc.message)
         return journal_warning(exc.message)
+    await settle_daily(state, owner, job)
     state.recorded.put(key, snapshot)  # only now: a failed write is tried again next time
     return None
 
@@ -151,15 +153,17 @@ async def create(ctx: Context, req: CreateVideoRequest, *, allow_duplicate: bool
         estimate = estimate_cost(req, cap)
     unpriced = f"the catalogue could not be fetched: {why}" if catalogue is None else None
     _check_cost_ceiling(state.settings.max_cost_usd, estimate, req.model, unpriced)
-    outcome = await create_job(
-        gateway,
-        journal,
-        req,
-        key_fp=owner.key_fp,
-        owner=owner.id,
-        window_seconds=state.settings.duplicate_window_seconds,
-        allow_duplicate=allow_duplicate,
-    )
+    async with daily_budget(state, owner, estimate, unpriced) as spend:
+        outcome = await create_job(
+            gateway,
+            journal,
+            req,
+            key_fp=owner.key_fp,
+            owner=owner.id,
+            window_seconds=state.settings.duplicate_window_seconds,
+            allow_duplicate=allow_duplicate,
+        )
+        spend.video_id = outcome.job.video_id if outcome.job is not None else None
     if outcome.duplicate_of is not None:
         earlier = outcome.duplicate_of
         if earlier.video_id is None:  # answered, but the journal could not record its id
