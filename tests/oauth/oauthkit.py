@@ -27,6 +27,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
+from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 
 from phaseo_mcp.config import Settings
 from phaseo_mcp.oauth_config import OAuthConfig
@@ -225,3 +227,50 @@ def code_of(redirect: str) -> dict[str, str]:
     query = parse_qs(urlsplit(redirect).query)
     assert "error" not in query, query
     return {k: v[0] for k, v in query.items()}
+
+
+class MemoryStorage:
+    def __init__(self) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client: OAuthClientInformationFull | None = None
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client = client_info
+
+
+def python_oauth(url: str, login: str, storage: MemoryStorage) -> OAuthClientProvider:
+    """The SDK's provider; its browser step is our HTTP sign-in at the provider's forms."""
+    redirect: dict[str, str] = {}
+
+    async def open_browser(authorization_url: str) -> None:
+        redirect.update(code_of(await sign_in(authorization_url, login)))
+
+    async def callback() -> AuthorizationCodeResult:
+        return AuthorizationCodeResult(
+            code=redirect["code"], state=redirect.get("state"), iss=redirect.get("iss")
+        )
+
+    metadata = OAuthClientMetadata(
+        client_name="phaseo-oauth-test",
+        redirect_uris=[REDIRECT_URI],  # type: ignore[list-item]
+        grant_types=["authorization_code", "refresh_token"],
+        response_types=["code"],
+        token_endpoint_auth_method="none",
+        scope=SCOPE,
+    )
+    return OAuthClientProvider(
+        server_url=url,
+        client_metadata=metadata,
+        storage=storage,
+        redirect_handler=open_browser,
+        callback_handler=callback,
+    )

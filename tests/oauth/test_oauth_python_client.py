@@ -9,10 +9,8 @@ import anyio
 import httpx2
 import pytest
 from mcp import Client
-from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
-from oauthkit import REDIRECT_URI, SCOPE, Idp, code_of, serve_oauth, sign_in
+from oauthkit import Idp, MemoryStorage, python_oauth, serve_oauth
 
 from phaseo_mcp.config import Settings
 from phaseo_mcp.emulator import EmulatorHandle
@@ -20,53 +18,6 @@ from phaseo_mcp.emulator import EmulatorHandle
 from helpers import data
 
 pytestmark = pytest.mark.anyio
-
-
-class MemoryStorage:
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client = client_info
-
-
-def python_oauth(url: str, login: str, storage: MemoryStorage) -> OAuthClientProvider:
-    """The SDK's provider; its browser step is our HTTP sign-in at the provider's forms."""
-    redirect: dict[str, str] = {}
-
-    async def open_browser(authorization_url: str) -> None:
-        redirect.update(code_of(await sign_in(authorization_url, login)))
-
-    async def callback() -> AuthorizationCodeResult:
-        return AuthorizationCodeResult(
-            code=redirect["code"], state=redirect.get("state"), iss=redirect.get("iss")
-        )
-
-    metadata = OAuthClientMetadata(
-        client_name="phaseo-oauth-test",
-        redirect_uris=[REDIRECT_URI],  # type: ignore[list-item]
-        grant_types=["authorization_code", "refresh_token"],
-        response_types=["code"],
-        token_endpoint_auth_method="none",
-        scope=SCOPE,
-    )
-    return OAuthClientProvider(
-        server_url=url,
-        client_metadata=metadata,
-        storage=storage,
-        redirect_handler=open_browser,
-        callback_handler=callback,
-    )
 
 
 async def test_python_sdk_client_signs_in_and_calls_tools(
