@@ -164,7 +164,7 @@ def check_templates(settings: Settings, environ: Mapping[str, str]) -> list[Chec
         if not name.startswith("PHASEO_"):
             continue
         raw = environ[name]
-        problems.extend(_template_problems(name, raw, secret="KEY" in name))
+        problems.extend(_template_problems(name, raw, secret=is_secret_name(name)))
         seen.update({raw, raw.strip(), str(Path(raw.strip()).expanduser())})
     # Flags (--output-dir '${user_config.output_dir}') reach Settings without passing os.environ.
     values: dict[str, str | None] = {
@@ -177,10 +177,15 @@ def check_templates(settings: Settings, environ: Mapping[str, str]) -> list[Chec
     for label, value in values.items():
         if value is None or value in seen:
             continue
-        problems.extend(_template_problems(label, value, secret="KEY" in label))
+        problems.extend(_template_problems(label, value, secret=is_secret_name(label)))
     if problems:
         return problems
     return [Check("templates", "OK", "no unsubstituted ${...}, %VAR% or {{...}} in PHASEO_*")]
+
+
+def is_secret_name(name: str) -> bool:
+    """A variable whose value is never shown (keys, secrets, tokens)."""
+    return any(word in name.upper() for word in ("KEY", "SECRET", "TOKEN"))
 
 
 def _template_problems(name: str, value: str, *, secret: bool) -> list[Check]:
@@ -493,6 +498,9 @@ def collect_checks(settings: Settings, environ: Mapping[str, str] | None = None)
             checks.append(check_journal(settings))
     checks.append(check_cost_ceiling(settings))
     checks.append(check_http_limits(env))
+    from phaseo_mcp.doctor_oauth import check_oauth
+
+    checks.extend(check_oauth(settings))
     return checks
 
 
@@ -561,7 +569,7 @@ def report_settings_error(
     checks = [check_python(), *check_packages()]
     for name in sorted(env):
         if name.startswith("PHASEO_"):
-            checks.extend(_template_problems(name, env[name], secret="KEY" in name))
+            checks.extend(_template_problems(name, env[name], secret=is_secret_name(name)))
     if isinstance(error, ValidationError):
         message = "; ".join(
             f"PHASEO_{'_'.join(str(part) for part in item['loc']).upper()}: {item['msg']}"
