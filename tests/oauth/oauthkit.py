@@ -36,7 +36,15 @@ from phaseo_mcp.server.http import HttpOptions, build_http_app
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[0] / "http"))
-from httpkit import Served, bound_socket, free_port, serve_app, stop_process  # noqa: E402
+from httpkit import (  # noqa: E402
+    Served,
+    bound_socket,
+    create,
+    free_port,
+    mcp_client,
+    serve_app,
+    stop_process,
+)
 from idp_install import idp_modules, install, pinned  # noqa: E402
 
 START_TIMEOUT = 30.0
@@ -274,3 +282,13 @@ def python_oauth(url: str, login: str, storage: MemoryStorage) -> OAuthClientPro
         redirect_handler=open_browser,
         callback_handler=callback,
     )
+
+
+async def estimate_of(settings: Settings, idp: Idp) -> float:
+    """The catalogue estimate of the standard create (one probe job, no budget)."""
+    async with serve_oauth(settings, idp) as served:
+        async with mcp_client(served.url, token=idp.mint(aud=served.url, sub="probe")) as c:
+            made = await create(c, prompt="probe")
+    value = made["estimated_cost_usd"]
+    assert isinstance(value, float | int) and value > 0, made
+    return float(value)

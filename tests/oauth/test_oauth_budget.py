@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 import pytest
 from httpkit import create, mcp_client, wait_done
-from oauthkit import Idp, serve_oauth
+from oauthkit import Idp, estimate_of, serve_oauth
 
 from phaseo_mcp.config import Settings
 from phaseo_mcp.emulator import EmulatorHandle
@@ -19,16 +19,6 @@ from helpers import data, text
 
 pytestmark = pytest.mark.anyio
 RACERS = 6
-
-
-async def estimate_of(settings: Settings, idp: Idp) -> float:
-    """The catalogue estimate of the standard create (one probe job, no budget)."""
-    async with serve_oauth(settings, idp) as served:
-        async with mcp_client(served.url, token=idp.mint(aud=served.url, sub="probe")) as c:
-            made = await create(c, prompt="probe")
-    value = made["estimated_cost_usd"]
-    assert isinstance(value, float | int) and value > 0, made
-    return float(value)
 
 
 async def test_daily_budget_holds_under_concurrent_creates(
