@@ -137,8 +137,11 @@ def audience_matches(aud: Any, resource: str) -> bool:
 class OAuthTokenVerifier:
     """Satisfies the SDK's ``TokenVerifier`` protocol for one issuer and one resource URL."""
 
-    def __init__(self, config: OAuthConfig, resource_url: str) -> None:
+    def __init__(
+        self, config: OAuthConfig, resource_url: str, refresh_seconds: float = JWKS_REFRESH_SECONDS
+    ) -> None:
         self.config = config
+        self.refresh_seconds = refresh_seconds  # least time between two JWKS fetches
         self.resource_url = resource_url
         self._metadata: dict[str, Any] | None = None
         self._failed_at = -DISCOVERY_RETRY_SECONDS
@@ -172,7 +175,7 @@ class OAuthTokenVerifier:
                     jwks_uri,
                     lifespan=JWKS_CACHE_SECONDS,
                     timeout=HTTP_TIMEOUT_SECONDS,
-                    cooldown_duration=JWKS_REFRESH_SECONDS,
+                    cooldown_duration=self.refresh_seconds,
                 )
             self._algorithms = signing_algorithms(data)
             self._metadata = data
