@@ -194,6 +194,9 @@ class OAuthTokenVerifier:
         except (jwt.PyJWTError, ValueError) as exc:
             log.info("OAuth: refused a token: %s", exc)
             return None
+        except httpx.HTTPError as exc:  # the introspection endpoint is unreachable
+            log.warning("OAuth: could not introspect a token: %s", type(exc).__name__)
+            return None
         return self._access_token(token, claims)
 
     async def _verify_jwt(self, token: str) -> dict[str, Any]:

@@ -10,12 +10,22 @@ import anyio
 import httpx
 import httpx2
 import pytest
+from httpkit import free_port
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from oauthkit import RS_SECRET, Idp, MemoryStorage, python_oauth, running_idp, serve_oauth
+from oauthkit import (
+    RS_CLIENT,
+    RS_SECRET,
+    Idp,
+    MemoryStorage,
+    python_oauth,
+    running_idp,
+    serve_oauth,
+)
 
 from phaseo_mcp.config import Settings
 from phaseo_mcp.emulator import EmulatorHandle
+from phaseo_mcp.oauth_config import OAuthConfig
 
 from helpers import data, raw_initialize
 
@@ -58,3 +68,28 @@ async def test_opaque_tokens_are_introspected(
     assert not listed.is_error and data(listed)["videos"] == []
     assert bogus.status_code == 401
     assert RS_SECRET not in caplog.text
+
+
+async def test_an_unreachable_introspection_endpoint_refuses_with_401(
+    settings: Settings, emulator: EmulatorHandle, opaque_idp: Idp
+) -> None:
+    """With the introspection endpoint down, an opaque token gets 401 (never a 500), and
+    no tool runs."""
+    dead = OAuthConfig(
+        issuer=opaque_idp.issuer,
+        introspection_url=f"http://127.0.0.1:{free_port()}/introspect",
+        client_id=RS_CLIENT,
+        client_secret=RS_SECRET,  # type: ignore[arg-type]
+    )
+    async with serve_oauth(settings, opaque_idp, oauth=dead) as served:
+        async with httpx.AsyncClient(timeout=30) as raw:
+            answer = await raw.post(
+                served.url,
+                json=raw_initialize(),
+                headers={
+                    "Authorization": "Bearer some-opaque-token-0123456789",
+                    "Accept": "application/json, text/event-stream",
+                },
+            )
+    assert answer.status_code == 401
+    assert sum(emulator.counters.values()) == 0

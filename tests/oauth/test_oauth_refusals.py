@@ -86,19 +86,26 @@ async def test_each_bad_token_is_refused_before_any_tool_runs(
                     challenge = response.headers.get("www-authenticate", "")
                     assert challenge.startswith("Bearer "), (name, challenge)
                     assert "resource_metadata=" in challenge, (name, challenge)
-            good = idp.mint(aud=served.url)
-            ok = await http.post(
-                served.url,
-                json=raw_initialize(),
-                headers={**HEADERS, "Authorization": f"Bearer {good}"},
-            )
+            accepted = []
+            for good in (
+                idp.mint(aud=served.url),
+                idp.mint(aud=["https://other.example/mcp", served.url]),  # a list holding it
+                idp.mint(aud=served.url, scope=None, scp=[SCOPE]),  # scopes as `scp`
+                idp.mint(aud=served.url, exp=int(time.time()) - 30),  # within the leeway
+            ):
+                answer = await http.post(
+                    served.url,
+                    json=raw_initialize(),
+                    headers={**HEADERS, "Authorization": f"Bearer {good}"},
+                )
+                accepted.append(answer.status_code)
             called = await http.post(
                 served.url,
                 json={**CREATE, "id": 3},
                 headers={**HEADERS, "Authorization": f"Bearer {good}"},
             )
     assert got == {name: status for name, (_, status) in refusals(idp, served.url).items()}
-    assert ok.status_code == 200, ok.text
+    assert accepted == [200, 200, 200, 200]
     assert called.status_code not in (401, 403)
     assert sum(emulator.counters.values()) == 0, emulator.counters
 
