@@ -47,6 +47,10 @@ examples:
       phaseo-mcp serve --transport http --stateless --multi-user
                                               one of several replicas; each user sends
                                               their own key in X-Phaseo-Api-Key
+  PHASEO_AUTH=oauth PHASEO_OAUTH_ISSUER=https://login.example.com \
+      phaseo-mcp serve --transport http --host 0.0.0.0 --public-url https://mcp.example.com
+                                              people sign in with the team's identity
+                                              provider; one gateway key, each kept apart
 """
 DEMO_EXAMPLES = """\
 examples:

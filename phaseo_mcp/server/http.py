@@ -188,7 +188,7 @@ def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
         streamable_http_path=options.path,
         stateless_http=options.stateless,
         json_response=False,  # JSON responses would drop progress notifications
-        transport_security=security_settings(options),
+        transport_security=security_settings(with_public_host(settings, options)),
         host=options.host,
         session_idle_timeout=options.session_idle_timeout,
     )

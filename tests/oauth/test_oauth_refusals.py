@@ -4,15 +4,18 @@ accepted (so each refusal is about the one thing changed)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 import httpx
 import pytest
-from oauthkit import SCOPE, Idp, new_key, serve_oauth
+from httpkit import bound_socket, serve_app
+from oauthkit import SCOPE, Idp, new_key, oauth_settings, serve_oauth
 
 from phaseo_mcp.config import Settings
 from phaseo_mcp.emulator import EmulatorHandle
+from phaseo_mcp.server.http import HttpOptions, build_http_app
 
 from helpers import raw_initialize
 
@@ -129,3 +132,36 @@ async def test_protected_resource_metadata_names_the_issuer(
     assert metadata["resource"] == served.url
     assert metadata["authorization_servers"] == [idp.issuer]
     assert metadata["scopes_supported"] == [SCOPE]
+
+
+async def test_the_public_url_host_is_an_allowed_host(
+    settings: Settings, emulator: EmulatorHandle, idp: Idp, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Behind a proxy, requests for PHASEO_PUBLIC_URL's host pass the DNS-rebinding check
+    (with a token); any other host is refused. No token reaches the log."""
+    caplog.set_level(logging.DEBUG)
+    sock = bound_socket()
+    port = sock.getsockname()[1]
+    public = oauth_settings(settings, idp, "https://mcp.example.test")
+    app = build_http_app(public, HttpOptions(port=port))
+    token = idp.mint(aud="https://mcp.example.test/mcp")
+    try:
+        async with serve_app(app, sock) as served, httpx.AsyncClient(timeout=30) as http:
+            answers = {}
+            for host, auth in (
+                ("mcp.example.test", {}),
+                ("mcp.example.test", {"Authorization": f"Bearer {token}"}),
+                ("evil.example", {"Authorization": f"Bearer {token}"}),
+            ):
+                response = await http.post(
+                    served.url, json=raw_initialize(), headers={**HEADERS, "Host": host, **auth}
+                )
+                answers[host, bool(auth)] = response.status_code
+    finally:
+        sock.close()
+    assert answers == {
+        ("mcp.example.test", False): 401,
+        ("mcp.example.test", True): 200,
+        ("evil.example", True): 421,
+    }
+    assert token not in caplog.text
