@@ -138,10 +138,16 @@ class OAuthTokenVerifier:
     """Satisfies the SDK's ``TokenVerifier`` protocol for one issuer and one resource URL."""
 
     def __init__(
-        self, config: OAuthConfig, resource_url: str, refresh_seconds: float = JWKS_REFRESH_SECONDS
+        self,
+        config: OAuthConfig,
+        resource_url: str,
+        *,
+        refresh_seconds: float = JWKS_REFRESH_SECONDS,
+        cache_seconds: float = JWKS_CACHE_SECONDS,
     ) -> None:
         self.config = config
         self.refresh_seconds = refresh_seconds  # least time between two JWKS fetches
+        self.cache_seconds = cache_seconds  # how long a fetched key set is used unchecked
         self.resource_url = resource_url
         self._metadata: dict[str, Any] | None = None
         self._failed_at = -DISCOVERY_RETRY_SECONDS
@@ -173,7 +179,7 @@ class OAuthTokenVerifier:
             if jwks_uri := data.get("jwks_uri"):
                 self._jwks = _LastGoodJWKClient(
                     jwks_uri,
-                    lifespan=JWKS_CACHE_SECONDS,
+                    lifespan=self.cache_seconds,
                     timeout=HTTP_TIMEOUT_SECONDS,
                     cooldown_duration=self.refresh_seconds,
                 )

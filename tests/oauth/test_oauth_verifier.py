@@ -107,3 +107,26 @@ async def test_an_unknown_key_id_refreshes_the_key_set() -> None:
         sock.close()
     assert rotated is not None and after_rotation == 2
     assert unknown is None
+
+
+async def test_the_last_key_set_serves_when_the_issuer_is_down_after_the_cache_expired() -> None:
+    """The key-set cache has expired (a lifespan of a microsecond here) and the issuer is
+    gone: the next token is still checked against the last key set fetched, so a valid one
+    is accepted and a forged one refused."""
+    sock = bound_socket()
+    issuer = Issuer(f"http://127.0.0.1:{sock.getsockname()[1]}")
+    verifier = OAuthTokenVerifier(
+        OAuthConfig(issuer=issuer.minter.issuer), RESOURCE, cache_seconds=1e-6
+    )
+    stranger, _ = new_key("x")
+    try:
+        async with serve_app(issuer.app, sock):
+            assert await verifier.verify_token(issuer.minter.mint(aud=RESOURCE)) is not None
+    finally:
+        sock.close()
+    fetched = issuer.fetches
+    later = await verifier.verify_token(issuer.minter.mint(aud=RESOURCE, sub="ben"))
+    forged = await verifier.verify_token(issuer.minter.mint(aud=RESOURCE, key=stranger))
+    assert fetched == 1
+    assert later is not None and later.subject == "ben"
+    assert forged is None
