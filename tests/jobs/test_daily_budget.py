@@ -76,3 +76,15 @@ def test_settled_cost_replaces_the_reservation_and_frees_the_budget(store: Store
     assert budget.spent_today(journal, "oauth-b", NOON) == 0.0
     assert budget.reserve(journal, "oauth-b", 1.00, 1.00, NOON) > 0
     assert budget.reserve(journal, "oauth-a", 1.00, 1.00, NOON + 86400) > 0
+
+
+def test_prune_forgets_old_days_but_never_today(store: Store) -> None:
+    """``journal prune --older-than 0`` removes earlier days' spending and keeps today's, so
+    pruning never resets a budget."""
+    journal = store.open()
+    budget.reserve(journal, "oauth-a", 0.50, 1.00, NOON - 3 * 86400)
+    budget.reserve(journal, "oauth-a", 0.75, 1.00, NOON)
+    journal.prune(older_than_days=0, now=NOON)
+    assert store.query("SELECT day FROM daily_spend") == [("2026-11-30",)]
+    assert store.query("SELECT day FROM spend_reservations") == [("2026-11-30",)]
+    assert abs(budget.spent_today(journal, "oauth-a", NOON) - 0.75) < 1e-9
