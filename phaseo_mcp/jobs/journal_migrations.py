@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 
+from phaseo_mcp.jobs.budget_schema import BUDGET_MIGRATION
 from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.journal_schema import SCHEMA, Transaction
 
@@ -28,16 +29,7 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE downloads ADD COLUMN owner TEXT",
         "CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner, created_at)",
     ],
-    # Daily budgets (jobs/budget.py): each owner's total per UTC day, and what each create
-    # reserved until its settled cost replaces the reservation.
-    [
-        "CREATE TABLE IF NOT EXISTS daily_spend (owner TEXT NOT NULL, day TEXT NOT NULL, "
-        "total_usd DOUBLE PRECISION NOT NULL DEFAULT 0, PRIMARY KEY (owner, day))",
-        "CREATE TABLE IF NOT EXISTS spend_reservations (id {pk}, owner TEXT NOT NULL, "
-        "day TEXT NOT NULL, amount_usd DOUBLE PRECISION NOT NULL, video_id TEXT, "
-        "settled INTEGER NOT NULL DEFAULT 0, created_at DOUBLE PRECISION NOT NULL)",
-        "CREATE INDEX IF NOT EXISTS reservations_video ON spend_reservations (owner, video_id)",
-    ],
+    BUDGET_MIGRATION,  # daily budgets (jobs/budget.py)
 ]
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from phaseo_mcp.jobs.budget_prune import prune_spend
+from phaseo_mcp.jobs.budget_schema import prune_spend
 from phaseo_mcp.jobs.journal import (
     RELEASING_STATUSES,
     Claimed,
