@@ -14,7 +14,8 @@ from typing import Any
 
 from phaseo_mcp.gateway.client import ContentStream, GatewayClient
 from phaseo_mcp.gateway.errors import gateway_error
-from phaseo_mcp.gateway.models import DownloadUrl, VideoList, VideoObject, check_video_id
+from phaseo_mcp.gateway.requests import check_video_id
+from phaseo_mcp.gateway.responses import DownloadUrl, VideoList, VideoObject
 
 Owns = Callable[[str], Awaitable[bool]]
 # The body the gateway answers for an id it does not know (docs: 404 video_not_found_or_not_owned).

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import anyio
 
 from phaseo_mcp.errors import InputError, OutcomeUnknown
-from phaseo_mcp.gateway.models import Job
+from phaseo_mcp.gateway.job import Job
 from phaseo_mcp.jobs import budget
 from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.owner import Owner
-from phaseo_mcp.server.app import AppState
+from phaseo_mcp.server.state import AppState
 
 log = logging.getLogger(__name__)
 

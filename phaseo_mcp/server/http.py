@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import hmac
-import ipaddress
 import logging
 import os
-import socket
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
@@ -35,11 +33,12 @@ from phaseo_mcp.config import (
     DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
     HttpLimits,
     Settings,
+    is_loopback,
 )
 from phaseo_mcp.errors import ConfigError
 from phaseo_mcp.logs import hide_path_in_results, register_secret
 from phaseo_mcp.server.app import build_server
-from phaseo_mcp.server.drain import DRAIN_SECONDS, Drain, DrainMiddleware
+from phaseo_mcp.server.drain import Drain, DrainingServer, DrainMiddleware, draining_server
 from phaseo_mcp.server.oauth_http import oauth_auth
 from phaseo_mcp.server.session_caps import cap_sessions
 from phaseo_mcp.server.stopping import RunningCalls
@@ -73,15 +72,6 @@ class StaticTokenVerifier:
 def parse_tokens(raw: str | None) -> list[str]:
     tokens = [t.strip() for t in (raw or "").split(",")]
     return [t for t in tokens if t]
-
-
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
-        return host == "localhost"
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def url_host(host: str) -> str:
@@ -148,7 +138,6 @@ def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
             "multi_user": options.multi_user,
             "server_files": options.server_files,
             "server_files_quota_bytes": options.server_files_quota,
-            "show_server_paths": options.server_files,
         }
     )
     if not options.server_files:
@@ -246,38 +235,9 @@ def uvicorn_config(app: Starlette, options: HttpOptions) -> uvicorn.Config:
     )
 
 
-class DrainingServer(uvicorn.Server):
-    """uvicorn, with :class:`Drain` between "stop accepting" and uvicorn's own shutdown."""
-
-    def __init__(self, config: uvicorn.Config, drain: Drain) -> None:
-        super().__init__(config)
-        self.drain = drain
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        for server in self.servers:
-            server.close()
-        for connection in list(self.server_state.connections):
-            connection.shutdown()  # idle keep-alive connections close now, busy ones after
-        stopped = await self.drain.close(DRAIN_SECONDS)
-        if stopped:
-            log.warning(
-                "shutdown: stopped %d call(s) still running after %.0f s; their clients were "
-                "told to call again",
-                stopped,
-                DRAIN_SECONDS,
-            )
-        await super().shutdown(sockets)
-
-
 def http_server(app: Starlette, options: HttpOptions) -> DrainingServer:
     """The uvicorn server for an app made by :func:`build_http_app`."""
-    from sse_starlette.sse import AppStatus
-
-    # sse-starlette (under the SDK) ends every SSE stream the moment uvicorn sees SIGTERM,
-    # which tears in-flight calls mid-answer. Drain does that job, gracefully, instead.
-    AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
-    drain = getattr(app.state, "drain", None)
-    return DrainingServer(uvicorn_config(app, options), drain if drain is not None else Drain())
+    return draining_server(app, uvicorn_config(app, options))
 
 
 def run_http(settings: Settings, args: argparse.Namespace) -> int:

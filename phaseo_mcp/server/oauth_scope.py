@@ -12,7 +12,7 @@ from phaseo_mcp.jobs.owned_gateway import OwnedGateway
 from phaseo_mcp.jobs.owner import Owner
 
 if TYPE_CHECKING:
-    from phaseo_mcp.server.app import AppState
+    from phaseo_mcp.server.state import AppState
 
 
 def owned_gateway(state: AppState, owner: Owner, key: str) -> OwnedGateway:

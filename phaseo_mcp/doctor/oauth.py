@@ -10,7 +10,7 @@ import anyio
 import httpx
 
 from phaseo_mcp.config import Settings
-from phaseo_mcp.doctor import Check
+from phaseo_mcp.doctor.table import Check
 from phaseo_mcp.oauth_config import ISSUER_ENV, SCOPES_ENV, OAuthConfig
 from phaseo_mcp.server.oauth_verifier import (
     HTTP_TIMEOUT_SECONDS,
