@@ -4,13 +4,16 @@
 
 Prints ``{"base_url": ...}`` once it listens on a loopback port, then answers one JSON line
 per JSON command line on stdin: ``plan`` (JobPlan fields for the next created job),
-``stats`` (route counters, status requests per video id and when each came), ``advance``
+``stats`` (route counters, status requests per video id and when each came), ``end_in``
+(``plan``: video id -> emulated seconds from now until it ends; answers each end as
+CLOCK_MONOTONIC seconds), ``advance``
 (the emulated clock, by ``seconds``), ``reset``, ``quit``. Stdin EOF also stops it, so it
 never outlives the benchmark.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -50,6 +53,15 @@ def _answer(handle: EmulatorHandle, command: dict[str, Any]) -> dict[str, Any]:
             by_id[video_id] = by_id.get(video_id, 0) + 1
         return {"counters": dict(handle.counters), "status_by_id": by_id,
                 "status_times": STATUS_TIMES}  # fmt: skip
+    if cmd == "end_in":
+        clock_now, mono_now = handle.clock.now(), time.monotonic()
+        ends: dict[str, float] = {}
+        for video_id, seconds in dict(command["plan"]).items():
+            job = handle.jobs[video_id]
+            total = clock_now - job.created_at + float(seconds)
+            handle.plan_job(video_id, dataclasses.replace(job.plan, seconds=total))
+            ends[video_id] = mono_now + float(seconds) / handle.clock.time_scale
+        return {"ends": ends}
     if cmd == "advance":
         return {"now": handle.clock.advance(float(command["seconds"]))}
     if cmd == "reset":

@@ -41,6 +41,7 @@ EXPECTED_KEYS = (
     "status_latency",
     "cold_start",
     "many_agents",
+    "many_agents_webhooks",
     "tools_list_size",
     "status_result_size",
     "download_result_size",

@@ -31,7 +31,8 @@ examples:
 
 configuration (environment): PHASEO_API_KEY (or --api-key-file), PHASEO_BASE_URL,
 PHASEO_OUTPUT_DIR, PHASEO_STATE_DIR, PHASEO_JOURNAL_URL, PHASEO_LOG_LEVEL, PHASEO_MAX_COST_USD,
-PHASEO_MCP_AUTH_TOKENS, PHASEO_AUTH, PHASEO_PUBLIC_URL, PHASEO_OAUTH_ISSUER, PHASEO_OAUTH_SCOPES,
+PHASEO_MCP_AUTH_TOKENS, PHASEO_PUBLIC_URL, PHASEO_WEBHOOK_SECRET, PHASEO_WEBHOOK_ENDPOINT_ID,
+PHASEO_WEBHOOK_POLL_FACTOR, PHASEO_AUTH, PHASEO_OAUTH_ISSUER, PHASEO_OAUTH_SCOPES,
 PHASEO_DAILY_BUDGET_USD (HTTP transport).
 """
 
@@ -99,7 +100,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--auth", choices=["tokens", "oauth"], help="HTTP sign-in: oauth = the team's provider"
     )
-    p.add_argument("--public-url", metavar="URL", help="https:// URL clients reach this server at")
+    p.add_argument("--public-url", help="this server's external https:// base (PHASEO_PUBLIC_URL)")
 
 
 def _add_serve(p: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from phaseo_mcp.oauth_config import AUTH_ENV, AUTH_MODES, OAuthConfig, is_secure_or_local
+from phaseo_mcp.oauth_config import AUTH_ENV, AUTH_MODES, OAuthConfig
 
 DEFAULT_BASE_URL = "https://api.phaseo.app/v1"
 DEFAULT_LOG_LEVEL = "INFO"
@@ -47,6 +47,11 @@ PROBE_READ_TIMEOUT_SECONDS = 10.0
 DEFAULT_SERVER_FILES_QUOTA_BYTES = 10 * 1024**3
 DEFAULT_MAX_SESSIONS_PER_CALLER = 20
 DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS = 600.0
+# Webhooks (HTTP): while a job's completion will be pushed, waits still poll, this many times
+# slower than the gateway asks, but never slower than MAX_WEBHOOK_POLL_SECONDS.
+DEFAULT_WEBHOOK_POLL_FACTOR = 4.0
+MAX_WEBHOOK_POLL_SECONDS = 30.0
+WEBHOOK_PATH = "/webhooks/phaseo"
 APP_NAME = "phaseo-mcp"
 
 DownloadMode = Literal["file", "url"]
@@ -188,9 +193,12 @@ class Settings(BaseModel):
     # quota in bytes (0 = unlimited).
     server_files: bool = True
     server_files_quota_bytes: int = Field(0, ge=0)
-    # The URL clients reach this server at (https://…, or http://localhost for development),
-    # no trailing slash; OAuth's resource URL is it plus the MCP path.
+    # The deployment's external base URL (https://…, or http://localhost / 127.0.0.1 for
+    # development), no trailing slash: what the gateway and browsers reach this server at.
     public_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_endpoint_id: str | None = Field(None, min_length=1, max_length=128)
+    webhook_poll_factor: float = Field(DEFAULT_WEBHOOK_POLL_FACTOR, ge=1, allow_inf_nan=False)
     # HTTP authentication: "tokens" (PHASEO_MCP_AUTH_TOKENS) or "oauth" (--auth oauth).
     auth: Literal["tokens", "oauth"] | None = None
     oauth: OAuthConfig | None = None
@@ -200,18 +208,7 @@ class Settings(BaseModel):
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(value)
-        if not is_secure_or_local(value) or parts.query or parts.fragment or value.endswith("/"):
-            raise ValueError(
-                "PHASEO_PUBLIC_URL (or --public-url) must be the https:// base URL clients "
-                "reach this server at (http:// only on localhost/127.0.0.1), with no trailing "
-                f"slash, query or fragment, e.g. https://mcp.example.com, not {value!r}"
-            )
-        return value
+        return None if value is None else check_public_url(value)
 
     @field_validator("daily_budget_usd")
     @classmethod
@@ -265,6 +262,12 @@ class Settings(BaseModel):
             values["time_scale"] = float(scale)
         if public := text("PHASEO_PUBLIC_URL"):
             values["public_url"] = public
+        if secret := text("PHASEO_WEBHOOK_SECRET"):
+            values["webhook_secret"] = SecretStr(secret)
+        if endpoint := text("PHASEO_WEBHOOK_ENDPOINT_ID"):
+            values["webhook_endpoint_id"] = endpoint
+        if factor := text("PHASEO_WEBHOOK_POLL_FACTOR"):
+            values["webhook_poll_factor"] = factor
         if budget := text("PHASEO_DAILY_BUDGET_USD"):
             values["daily_budget_usd"] = parse_cost_ceiling(budget, "PHASEO_DAILY_BUDGET_USD")
         if mode := text(AUTH_ENV):
@@ -282,6 +285,44 @@ class Settings(BaseModel):
 
     def api_key_value(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key else None
+
+    @property
+    def webhooks_configured(self) -> bool:
+        """A secret, and somewhere for the gateway to send to: our public URL (R2–R5) or a
+        registered endpoint (R6). Only the HTTP transport has a receiver to use it."""
+        return self.webhook_secret is not None and bool(self.public_url or self.webhook_endpoint_id)
+
+    @property
+    def webhook_url(self) -> str | None:
+        return f"{self.public_url}{WEBHOOK_PATH}" if self.public_url else None
+
+
+def check_public_url(raw: str) -> str:
+    """PHASEO_PUBLIC_URL: an https:// base, or http://localhost / 127.0.0.1 / [::1] for
+    development (what the gateway accepts as a webhook URL); no trailing slash."""
+    from urllib.parse import urlsplit
+
+    value = raw.strip()
+    try:
+        parts = urlsplit(value)
+        local = parts.scheme == "http" and parts.hostname in {"localhost", "127.0.0.1", "::1"}
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        local, port_ok, parts = False, False, urlsplit("")
+    if (
+        not (local or (parts.scheme == "https" and parts.hostname))
+        or not port_ok
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+        or value.endswith("/")
+    ):
+        raise ValueError(
+            f"PHASEO_PUBLIC_URL (or --public-url) must be this server's external base URL, "
+            f"https://host[:port][/prefix] with no trailing slash, query or credentials (or "
+            f"http://localhost or http://127.0.0.1 for development), not {raw!r}"
+        )
+    return value
 
 
 def parse_cost_ceiling(raw: str, name: str = "PHASEO_MAX_COST_USD") -> float:

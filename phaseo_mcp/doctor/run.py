@@ -20,6 +20,7 @@ from phaseo_mcp.doctor.static import (
     check_templates,
 )
 from phaseo_mcp.doctor.table import Check, print_report
+from phaseo_mcp.doctor.webhooks import check_webhooks
 
 
 def collect_checks(settings: Settings, environ: Mapping[str, str] | None = None) -> list[Check]:
@@ -36,6 +37,7 @@ def collect_checks(settings: Settings, environ: Mapping[str, str] | None = None)
             checks.append(check_journal(settings))
     checks.append(check_cost_ceiling(settings))
     checks.append(check_http_limits(env))
+    checks.append(check_webhooks(settings))
     checks.extend(check_oauth(settings))
     return checks
 

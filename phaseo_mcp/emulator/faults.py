@@ -32,6 +32,13 @@ Kinds and their params:
 - ``create_then_drop``: run the route (on ``create`` the job IS made), then close the
   connection without sending anything.
 
+Webhook deliveries (route ``webhook``, never matched by ``"*"``; ``video_id`` and ``key``, a
+delivery key such as ``video.completed``, narrow it): ``drop`` (lost in transit: never sent,
+never retried), ``delay`` (sent ``seconds`` emulated seconds later), ``duplicate`` (sent
+twice, same event id), ``reorder`` (held back and sent right after the next delivery, so
+events arrive out of order; a lone delivery stays held) and ``bad_signature`` (signed with
+the wrong secret).
+
 Python (``EmulatorHandle``)::
 
     emu.faults.add("status", "http", count=3, status=503)
@@ -63,10 +70,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+WEBHOOK_KINDS = frozenset({"drop", "delay", "duplicate", "reorder", "bad_signature"})
 KINDS = frozenset({"http", "slow", "drop", "drop_mid_body", "short_body", "create_then_drop"})
 ROUTES = frozenset(
     {"*", "create", "status", "content", "signed_content", "download_url", "list", "models",
-     "delete", "cancel"}
+     "delete", "cancel", "webhook"}
 )  # fmt: skip
 
 
@@ -78,11 +86,18 @@ class Fault:
     params: dict[str, Any] = field(default_factory=dict)
 
     def matches(self, route: str, path: str) -> bool:
+        if (route == "webhook") != (self.route == "webhook"):
+            return False  # deliveries and requests never take each other's faults
         route_ok = self.route in ("*", route) or (
             self.route == "content" and route == "signed_content"
         )
         video_id = self.params.get("video_id")
-        return route_ok and (video_id is None or f"/{video_id}" in path)
+        key = self.params.get("key")  # webhook delivery key; its path is /<video id>/<key>
+        return (
+            route_ok
+            and (video_id is None or f"/{video_id}" in path)
+            and (key is None or path.endswith(f"/{key}"))
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {"route": self.route, "kind": self.kind, "remaining": self.remaining, **self.params}
@@ -95,8 +110,11 @@ class Faults:
         self._queue: list[Fault] = []
 
     def add(self, route: str = "*", kind: str = "http", count: int = 1, **params: Any) -> Fault:
-        if kind not in KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(KINDS)}")
+        kinds = WEBHOOK_KINDS if route == "webhook" else KINDS
+        if kind not in kinds:
+            raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(kinds)}")
+        if kind == "delay" and not isinstance(params.get("seconds"), int | float):
+            raise ValueError("a delay fault needs seconds (emulated)")
         if route not in ROUTES:
             raise ValueError(f"unknown route {route!r}; expected one of {sorted(ROUTES)}")
         if count < 1:

@@ -127,7 +127,7 @@ async def running_emulator(config: EmulatorConfig | None = None) -> AsyncIterato
             timeout_graceful_shutdown=2,
         )
     )
-    webhooks = WebhookDispatcher(state)
+    webhooks = WebhookDispatcher(state, faults)
     handle = EmulatorHandle(state, faults, webhooks)
     stopped = anyio.Event()
 

@@ -9,7 +9,8 @@ the headers ``<prefix>timestamp|signature|event-id|event-type|delivery-key|attem
 max-attempts`` (prefix ``x-phaseo-``; the signature only when a secret is known). The timestamp
 header is real unix time, so receivers can check freshness; ``created_at`` is emulated time.
 Non-2xx answers and network errors are retried with the same event id after 60, 300 and 900
-emulated seconds (4 attempts), then marked ``failed_permanently``.
+emulated seconds (4 attempts), then marked ``failed_permanently``. Faults on the ``webhook``
+route (``faults.py``) drop, delay, duplicate, reorder or mis-sign a delivery.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import anyio.abc
 import httpx
 
+from phaseo_mcp.emulator.faults import Faults
 from phaseo_mcp.emulator.render import iso, video_object
 from phaseo_mcp.emulator.signing import webhook_signature
 from phaseo_mcp.emulator.state import EmulatorState, Job
@@ -53,8 +56,11 @@ def _subscribed(job: Job, phase: str) -> bool:
 
 
 class WebhookDispatcher:
-    def __init__(self, state: EmulatorState) -> None:
+    def __init__(self, state: EmulatorState, faults: Faults | None = None) -> None:
         self.state = state
+        self.faults = faults if faults is not None else Faults()
+        self.held: list[Delivery] = []  # reordered: sent after the next delivery
+        self._senders: anyio.abc.TaskGroup | None = None
         self.pending: list[Delivery] = []
         self._progress: dict[str, int] = {}
         self._phase: dict[str, str] = {}
@@ -63,8 +69,9 @@ class WebhookDispatcher:
     def max_attempts(self) -> int:
         return len(self.state.config.webhook_retry_delays) + 1
 
-    async def run(self, tick: float = 0.02) -> None:
-        async with httpx.AsyncClient(timeout=5.0) as client:
+    async def run(self, tick: float = 0.005) -> None:
+        async with httpx.AsyncClient(timeout=5.0) as client, anyio.create_task_group() as tg:
+            self._senders = tg  # deliveries go out side by side, as the gateway's workers do
             while True:
                 self.scan()
                 await self.flush(client)
@@ -102,9 +109,36 @@ class WebhookDispatcher:
         due = [d for d in self.pending if d.due <= now]
         for delivery in due:
             self.pending.remove(delivery)
-            await self.deliver(client, delivery)
+            fault = self.faults.take("webhook", f"/{delivery.job.id}/{delivery.key}")
+            kind = fault.kind if fault is not None else None
+            if kind == "drop":
+                log.debug("webhook %s dropped (fault)", delivery.event_id)
+                continue
+            if kind == "delay":
+                assert fault is not None
+                delivery.due = now + float(fault.params["seconds"])
+                self.pending.append(delivery)
+                continue
+            if kind == "reorder":
+                self.held.append(delivery)
+                continue
+            if self._senders is not None:
+                self._senders.start_soon(self._send, client, delivery, kind)
+            else:
+                await self._send(client, delivery, kind)
 
-    async def deliver(self, client: httpx.AsyncClient, d: Delivery) -> None:
+    async def _send(self, client: httpx.AsyncClient, delivery: Delivery, kind: str | None) -> None:
+        await self.deliver(client, delivery, bad_signature=kind == "bad_signature")
+        if kind == "duplicate":
+            delivery.attempt -= 1  # the same attempt, delivered twice
+            await self.deliver(client, delivery)
+        held, self.held = self.held, []
+        for late in held:
+            await self.deliver(client, late)
+
+    async def deliver(
+        self, client: httpx.AsyncClient, d: Delivery, *, bad_signature: bool = False
+    ) -> None:
         hook = d.job.webhook
         assert hook is not None and hook.deliver_to is not None
         d.attempt += 1
@@ -133,7 +167,8 @@ class WebhookDispatcher:
             f"{p}max-attempts": str(self.max_attempts),
         }
         if hook.secret:
-            headers[f"{p}signature"] = webhook_signature(hook.secret, stamp, raw)
+            secret = hook.secret + "-wrong" if bad_signature else hook.secret
+            headers[f"{p}signature"] = webhook_signature(secret, stamp, raw)
         status: int | None = None
         error: str | None = None
         preview: str | None = None

@@ -29,6 +29,13 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE downloads ADD COLUMN owner TEXT",
         "CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner, created_at)",
     ],
+    # Webhook deliveries already acted on, by event id (jobs/webhook_events.py).
+    [
+        "CREATE TABLE IF NOT EXISTS webhook_events (event_id TEXT PRIMARY KEY, "
+        "video_id TEXT NOT NULL, event_type TEXT NOT NULL, "
+        "received_at DOUBLE PRECISION NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS webhook_events_received ON webhook_events (received_at)",
+    ],
     BUDGET_MIGRATION,  # daily budgets (jobs/budget.py)
 ]
 LATEST_VERSION = len(MIGRATIONS)

@@ -6,6 +6,11 @@ goes out at least every ``heartbeat`` seconds. Reported values rise strictly: th
 progress when the gateway gives one, otherwise a heartbeat that creeps towards (and never
 reaches) ``real + 1``, so it can never pass the next real value. The poll that ends a wait
 reports nothing: its result is the last word, and no notification sits right before it.
+
+With a ``waiter`` (webhooks on, for a job that carries ours), polling is the safety net: the
+interval grows by ``slow_factor`` (never past ``MAX_WEBHOOK_POLL_SECONDS`` unless the gateway
+asks for longer), and a webhook event rings the waiter, which polls at once: that read, not
+the event, decides whether the job has ended.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import anyio
+
 from phaseo_mcp.clock import Clock
-from phaseo_mcp.config import DEFAULT_POLL_AFTER_SECONDS
+from phaseo_mcp.config import DEFAULT_POLL_AFTER_SECONDS, MAX_WEBHOOK_POLL_SECONDS
 from phaseo_mcp.gateway.job import Job
+from phaseo_mcp.jobs.webhook_events import Waiter
 
 ProgressCallback = Callable[[float, str], Awaitable[None]]
 Fetch = Callable[[float], Awaitable[Job]]  # deadline (clock time) -> the job, one GET
@@ -70,18 +78,46 @@ class ProgressReporter:
             await self._emit(value, message)
 
 
-def poll_interval(job: Job, floor: float) -> float:
-    return max(job.poll_after_seconds or DEFAULT_POLL_AFTER_SECONDS, floor)
+def poll_interval(job: Job, floor: float, slow_factor: float = 1.0) -> float:
+    base = max(job.poll_after_seconds or DEFAULT_POLL_AFTER_SECONDS, floor)
+    return max(base, min(base * slow_factor, MAX_WEBHOOK_POLL_SECONDS))
+
+
+async def _nap(clock: Clock, seconds: float, waiter: Waiter | None) -> bool:
+    """Sleep ``seconds`` of clock time; True when the waiter rang first."""
+    if waiter is None:
+        await clock.sleep(seconds)
+        return False
+    if waiter.event.is_set():
+        return True
+    async with anyio.create_task_group() as tg:  # whichever comes first: the time, or the bell
+
+        async def ring(event: anyio.Event) -> None:
+            await event.wait()
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(ring, waiter.event)
+        await clock.sleep(seconds)
+        tg.cancel_scope.cancel()
+    return waiter.event.is_set()
 
 
 async def _sleep_with_heartbeats(
-    clock: Clock, seconds: float, heartbeat: float, reporter: ProgressReporter, label: str
-) -> None:
+    clock: Clock,
+    seconds: float,
+    heartbeat: float,
+    reporter: ProgressReporter,
+    label: str,
+    waiter: Waiter | None = None,
+) -> bool:
+    """Sleep with heartbeats; True when a webhook event cut the sleep short."""
     end = clock.now() + seconds
     while (left := end - clock.now()) > 0:
-        await clock.sleep(min(heartbeat, left))
+        if await _nap(clock, min(heartbeat, left), waiter):
+            return True
         if end - clock.now() > 0:
             await reporter.heartbeat(f"{label} (still working)")
+    return False
 
 
 async def wait_for_job(
@@ -94,6 +130,8 @@ async def wait_for_job(
     heartbeat: float,
     pacer: PollPacer,
     on_progress: ProgressCallback | None = None,
+    waiter: Waiter | None = None,
+    slow_factor: float = 1.0,
 ) -> tuple[Job, bool]:
     """Poll until terminal, an unknown status, or the budget ends.
 
@@ -101,15 +139,23 @@ async def wait_for_job(
     """
     reporter = ProgressReporter(on_progress)
     deadline = clock.now() + budget_seconds
+    factor = slow_factor if waiter is not None else 1.0
     early = pacer.not_before(video_id) - clock.now()
     if early > 0:
         await _sleep_with_heartbeats(
-            clock, min(early, max(deadline - clock.now(), 0)), heartbeat, reporter, "waiting"
+            clock,
+            min(early, max(deadline - clock.now(), 0)),
+            heartbeat,
+            reporter,
+            "waiting",
+            waiter,
         )
     while True:
+        if waiter is not None:
+            waiter.rearm()  # an event from here on asks for another read
         started = clock.now()
         job = await fetch(deadline)
-        interval = poll_interval(job, poll_floor)
+        interval = poll_interval(job, poll_floor, factor)
         # Pace from the poll's start, so slow answers under load do not push polls later.
         next_poll = started + interval
         pacer.polled(video_id, started, interval)
@@ -123,9 +169,10 @@ async def wait_for_job(
             if left <= 0:  # this poll ends the wait too: the result is its only report
                 return job, True
             await reporter.real_value(job)
-            await _sleep_with_heartbeats(clock, left, heartbeat, reporter, job.status)
+            if await _sleep_with_heartbeats(clock, left, heartbeat, reporter, job.status, waiter):
+                continue
             return job, True
         await reporter.real_value(job)
         await _sleep_with_heartbeats(
-            clock, next_poll - clock.now(), heartbeat, reporter, job.status
+            clock, next_poll - clock.now(), heartbeat, reporter, job.status, waiter
         )

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from mcp.server.auth.provider import TokenVerifier
     from mcp.server.auth.settings import AuthSettings
 
+    from phaseo_mcp.jobs.webhook_hub import WebhookHub
+
 _WAIT = DEFAULT_WAIT_TIMEOUT_SECONDS
 INSTRUCTIONS = f"""\
 Generate videos with the Phaseo gateway. Each create_video call starts a PAID job.
@@ -42,6 +44,7 @@ def build_server(
     auth: AuthSettings | None = None,
     running: RunningCalls | None = None,
     clock: Clock | None = None,
+    webhooks: WebhookHub | None = None,
 ) -> MCPServer:
     """``running``: pass one to stop this server's tool calls from outside (on SIGTERM).
     ``clock``: the time its waits, budgets and caches follow (tests pass one they advance)."""
@@ -55,7 +58,10 @@ def build_server(
             clock=clock_now,
             catalog=CatalogCache(settings.catalog_ttl_seconds, clock_now),
             running=running or RunningCalls(),
+            webhooks=webhooks,
         )
+        if webhooks is not None:
+            webhooks.journal_source = state.journal
         try:
             yield state
         finally:

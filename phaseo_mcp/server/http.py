@@ -27,6 +27,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from phaseo_mcp.clock import Clock
 from phaseo_mcp.config import (
     DEFAULT_MAX_SESSIONS_PER_CALLER,
     DEFAULT_SERVER_FILES_QUOTA_BYTES,
@@ -42,6 +43,11 @@ from phaseo_mcp.server.drain import Drain, DrainingServer, DrainMiddleware, drai
 from phaseo_mcp.server.oauth_http import oauth_auth
 from phaseo_mcp.server.session_caps import cap_sessions
 from phaseo_mcp.server.stopping import RunningCalls
+from phaseo_mcp.server.webhook_receiver import (
+    add_webhook_route,
+    run_listener_with,
+    webhook_hub_for,
+)
 
 log = logging.getLogger(__name__)
 TOKENS_ENV = "PHASEO_MCP_AUTH_TOKENS"
@@ -119,7 +125,10 @@ def with_public_host(settings: Settings, options: HttpOptions) -> HttpOptions:
     return replace(options, allowed_hosts=[*options.allowed_hosts, url_host(host)])
 
 
-def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
+def build_http_app(
+    settings: Settings, options: HttpOptions, *, clock: Clock | None = None
+) -> Starlette:
+    """``clock``: the server's time (tests pass one they advance; see ``build_server``)."""
     oauth = settings.auth == "oauth"
     oauth_pair = oauth_auth(settings, options.path, options.multi_user, bool(options.tokens))
     insecure = not options.tokens and not options.insecure_no_auth and not oauth
@@ -162,7 +171,12 @@ def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
             required_scopes=[],
         )
     running = RunningCalls()
-    server = build_server(settings, token_verifier=verifier, auth=auth, running=running)
+    hub = webhook_hub_for(settings)
+    server = build_server(
+        settings, token_verifier=verifier, auth=auth, running=running, webhooks=hub, clock=clock
+    )
+    if hub is not None:
+        add_webhook_route(server, hub)
     drain = Drain(running)
 
     async def healthz(_: Request) -> Response:
@@ -192,6 +206,8 @@ def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
             idle_seconds=options.session_idle_timeout,
         )
     app.add_middleware(DrainMiddleware, drain=drain, path=options.path)
+    if hub is not None:
+        run_listener_with(app, hub)
     app.state.drain = drain
     return app
 

@@ -7,6 +7,7 @@ into ``jobs/`` or ``gateway/``, and shapes the result with ``results.py``.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from typing import cast
 
 import anyio
@@ -39,6 +40,8 @@ async def create(ctx: Context, req: CreateVideoRequest, *, allow_duplicate: bool
     if isinstance(req.webhook, WebhookUrl):
         register_caller_secret(req.webhook.secret)  # redacted in this call's logs and results
     state, gateway, owner = gateway_for(ctx)
+    if state.webhooks is not None:  # ours only on the operator's key, never over the caller's
+        req = state.webhooks.attach(req, operator_key=not state.settings.multi_user)
     journal = await state.require_journal()
     catalogue, why = await state.catalog.try_get(gateway, owner.key_fp)
     note = None
@@ -128,17 +131,26 @@ async def wait(ctx: Context, video_id: str, timeout_seconds: int) -> CallToolRes
     async def on_progress(value: float, message: str) -> None:
         await ctx.report_progress(value, 100.0, message)
 
+    hub, operator_key = state.webhooks, not settings.multi_user
+    doorbell = (
+        nullcontext()
+        if hub is None
+        else await hub.doorbell(owner, video_id, operator_key=operator_key)
+    )
     async with stop_if_client_leaves(ctx) as client:
-        job, exhausted = await wait_for_job(
-            video_id,
-            fetch,
-            budget_seconds=float(timeout_seconds),
-            clock=state.clock,
-            poll_floor=settings.poll_floor_seconds,
-            heartbeat=settings.heartbeat_seconds,
-            pacer=state.pacer,
-            on_progress=on_progress,
-        )
+        with doorbell as waiter:
+            job, exhausted = await wait_for_job(
+                video_id,
+                fetch,
+                budget_seconds=float(timeout_seconds),
+                clock=state.clock,
+                poll_floor=settings.poll_floor_seconds,
+                heartbeat=settings.heartbeat_seconds,
+                pacer=state.pacer,
+                on_progress=on_progress,
+                waiter=waiter,
+                slow_factor=settings.webhook_poll_factor,
+            )
     if client.gone:  # no one is left to read an answer; said for the log
         return failure(
             "The client disconnected, so the wait stopped. Call wait_for_video again.",

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import httpx
 
     from phaseo_mcp.jobs.journal import Journal
+    from phaseo_mcp.jobs.webhook_hub import WebhookHub
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class AppState:
     # creates the gateway answered but the journal could not record: (owner, id) -> row id
     unrecorded_creates: BoundedMap[tuple[str, str], int] = field(default_factory=BoundedMap)
     swept_output_dirs: set[Path] = field(default_factory=set)  # stale temp files removed
+    webhooks: WebhookHub | None = None  # HTTP with webhooks configured (jobs/webhook_hub.py)
 
     @property
     def http(self) -> httpx.AsyncClient:
