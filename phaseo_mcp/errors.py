@@ -74,7 +74,10 @@ class InputError(PhaseoError):
 
 
 class GatewayError(PhaseoError):
-    """The gateway answered with an HTTP error (``gateway/errors.py`` words it)."""
+    """The gateway answered with an HTTP error (``gateway/errors.py`` words it);
+    ``status``: its HTTP status (a task tells a cancel the gateway cannot do, 501, apart)."""
+
+    status: int | None = None
 
 
 class TransportError(PhaseoError):

@@ -191,6 +191,14 @@ class GatewayClient:
         data = await self._json("DELETE", f"/videos/{video_id}", idempotent=True, video_id=video_id)
         return data if isinstance(data, dict) else {}
 
+    async def cancel(self, video_id: str) -> dict[str, Any]:
+        """Ask the gateway to cancel a running job (it answers 501 while it cannot)."""
+        check_video_id(video_id)
+        data = await self._json(
+            "POST", f"/videos/{video_id}/cancel", idempotent=True, video_id=video_id
+        )
+        return data if isinstance(data, dict) else {}
+
     async def download_url(
         self, video_id: str, *, index: int = 0, ttl_seconds: int | None = None
     ) -> DownloadUrl:

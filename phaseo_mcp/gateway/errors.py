@@ -165,4 +165,6 @@ def gateway_error(
             f"The gateway failed with HTTP {status} ({code}) after {retries} retries. "
             "Try again in a minute."
         )
-    return GatewayError(message, failure_kind=kind, next_call=next_call)
+    mapped = GatewayError(message, failure_kind=kind, next_call=next_call)
+    mapped.status = status
+    return mapped

@@ -19,6 +19,7 @@ import time
 from phaseo_mcp.jobs.budget_schema import BUDGET_MIGRATION
 from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.journal_schema import SCHEMA, Transaction
+from phaseo_mcp.jobs.task_records import TASKS_MIGRATION
 
 # Each entry: the statements of one migration, numbered from 1 in list order. Never edit or
 # reorder an entry once released: append a new one.
@@ -36,6 +37,7 @@ MIGRATIONS: list[list[str]] = [
         "received_at DOUBLE PRECISION NOT NULL)",
         "CREATE INDEX IF NOT EXISTS webhook_events_received ON webhook_events (received_at)",
     ],
+    TASKS_MIGRATION,  # the Tasks extension's task rows (jobs/task_records.py)
     BUDGET_MIGRATION,  # daily budgets (jobs/budget.py)
 ]
 LATEST_VERSION = len(MIGRATIONS)

@@ -61,6 +61,10 @@ class SqlJournal(ABC):
     @abstractmethod
     def _transaction(self, *, write: bool) -> AbstractContextManager[Transaction]: ...
 
+    def transaction(self, *, write: bool) -> AbstractContextManager[Transaction]:
+        """A transaction for journal tables kept beside the jobs (``task_records.py``)."""
+        return self._transaction(write=write)
+
     # -- creating a job -------------------------------------------------------------------
     def claim(
         self,

@@ -19,6 +19,7 @@ from phaseo_mcp.server.middleware import server_middleware
 from phaseo_mcp.server.resources import register_resources
 from phaseo_mcp.server.state import AppState
 from phaseo_mcp.server.stopping import RunningCalls
+from phaseo_mcp.server.tasks import VideoTasks
 from phaseo_mcp.server.tools import build_tools
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ def build_server(
         tools=tools,
         middleware=server_middleware(tools),
         log_level=cast(Any, settings.log_level),
+        extensions=[VideoTasks()],
         **extra,
     )
     register_resources(server)

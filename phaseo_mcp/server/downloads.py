@@ -22,7 +22,7 @@ from phaseo_mcp.jobs.journal_faults import journal_warning
 from phaseo_mcp.jobs.leftovers import sweep_stale
 from phaseo_mcp.jobs.owner import Owner
 from phaseo_mcp.os_errors import os_failure
-from phaseo_mcp.server.request import gateway_for, look_up
+from phaseo_mcp.server.request import gateway_for, journal_status, look_up
 from phaseo_mcp.server.result_models import DownloadResult, SavedFileInfo
 from phaseo_mcp.server.results import failure, guidance_for, success
 from phaseo_mcp.server.state import AppState
@@ -60,7 +60,9 @@ async def download(
     mode: str | None,
     overwrite: bool,
     ttl_seconds: int | None,
+    job: Job | None = None,
 ) -> CallToolResult:
+    """``job``: the job as just read (a task's completion), so it is not read again."""
     check_video_id(video_id)
     if filename is not None:  # refuse a bad name before anything is requested
         paths.target_name(video_id, 0, None, filename, many=False)
@@ -84,7 +86,10 @@ async def download(
     if root is not None and root not in state.swept_output_dirs:
         state.swept_output_dirs.add(root)
         await anyio.to_thread.run_sync(sweep_stale, root)
-    job, warning = await look_up(state, gateway, owner, video_id)
+    if job is None:
+        job, warning = await look_up(state, gateway, owner, video_id)
+    else:
+        warning = await journal_status(state, owner, job)
     if job.status != "completed":
         if job.terminal:  # failed, cancelled or expired: there will never be a video
             return failure(

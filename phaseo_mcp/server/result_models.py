@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 
 from phaseo_mcp.errors import FailureKind
 from phaseo_mcp.gateway.job import JobFailureKind, VideoStatus
@@ -66,6 +66,16 @@ class SavedFileInfo(BaseModel):
     expires_at: str | None = None
     transferred: bool | None = None
     note: str | None = None  # e.g. the extension was corrected to match the content
+
+
+class CreateResult(VideoResult):
+    """create_video's result; a task's completion (Tasks extension) adds the download's
+    ``mode`` and ``files``, so that result validates against the same schema."""
+
+    mode: str | None = None
+    files: Annotated[list[SavedFileInfo] | None, WithJsonSchema({"type": ["array", "null"]})] = (
+        None  # each as in download_video; the schema stays short (the tools/list budget)
+    )
 
 
 class DownloadResult(Guidance):

@@ -36,6 +36,7 @@ from phaseo_mcp.gateway.requests import (
 )
 from phaseo_mcp.server.guarded import guarded
 from phaseo_mcp.server.result_models import (
+    CreateResult,
     DeleteResult,
     DownloadResult,
     ListResult,
@@ -119,7 +120,7 @@ async def create_video(
             f"{DUPLICATE_WINDOW_MINUTES} min."
         ),
     ] = False,
-) -> Annotated[CallToolResult, VideoResult]:
+) -> Annotated[CallToolResult, CreateResult]:
     """Start a PAID video job; returns at once with video_id and estimated_cost_usd.
 
     Each call costs money: one call per video the user asked for, with a model and values
