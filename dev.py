@@ -117,6 +117,7 @@ def ensure_system_tools() -> None:
         else:
             print("note: npm is missing; the MCP Inspector tests will skip")
     ensure_ts_clients()
+    ensure_oauth_idp()
     hosts.join()
 
 
@@ -124,6 +125,13 @@ def ensure_ts_clients() -> None:
     """The pinned TypeScript MCP SDKs of tests/tsclient, `npm ci` once into .cache/tsclient."""
     if shutil.which("npm"):
         script = ROOT / "tests" / "tsclient" / "tsclient_install.py"
+        run(PY, script, check=False, env={**os.environ, "PHASEO_MCP_CACHE": str(CACHE)})
+
+
+def ensure_oauth_idp() -> None:
+    """The pinned OpenID provider of tests/oauth (npm oidc-provider), `npm ci` once into .cache."""
+    if shutil.which("npm"):
+        script = ROOT / "tests" / "oauth" / "idp_install.py"
         run(PY, script, check=False, env={**os.environ, "PHASEO_MCP_CACHE": str(CACHE)})
 
 

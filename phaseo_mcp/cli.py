@@ -33,7 +33,8 @@ configuration (environment): PHASEO_API_KEY (or --api-key-file), PHASEO_BASE_URL
 PHASEO_OUTPUT_DIR, PHASEO_STATE_DIR, PHASEO_JOURNAL_URL, PHASEO_LOG_LEVEL, PHASEO_MAX_COST_USD,
 PHASEO_CONFIRM_ABOVE_USD, PHASEO_REQUIRE_CONFIRMATION, PHASEO_MCP_AUTH_TOKENS,
 PHASEO_MCP_STATE_KEYS, PHASEO_PUBLIC_URL, PHASEO_WEBHOOK_SECRET, PHASEO_WEBHOOK_ENDPOINT_ID,
-PHASEO_WEBHOOK_POLL_FACTOR (HTTP transport).
+PHASEO_WEBHOOK_POLL_FACTOR, PHASEO_AUTH, PHASEO_OAUTH_ISSUER, PHASEO_OAUTH_SCOPES,
+PHASEO_DAILY_BUDGET_USD (HTTP transport).
 """
 
 
@@ -48,6 +49,10 @@ examples:
       phaseo-mcp serve --transport http --stateless --multi-user
                                               one of several replicas; each user sends
                                               their own key in X-Phaseo-Api-Key
+  PHASEO_AUTH=oauth PHASEO_OAUTH_ISSUER=https://login.example.com \
+      phaseo-mcp serve --transport http --host 0.0.0.0 --public-url https://mcp.example.com
+                                              people sign in with the team's identity
+                                              provider; one gateway key, each kept apart
 """
 DEMO_EXAMPLES = """\
 examples:
@@ -104,6 +109,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         action="store_const",
         const=True,
         help="refuse those creates on hosts that cannot ask (PHASEO_REQUIRE_CONFIRMATION)",
+    )
+    p.add_argument(
+        "--auth", choices=["tokens", "oauth"], help="HTTP sign-in: oauth = the team's provider"
     )
     p.add_argument("--public-url", help="this server's external https:// base (PHASEO_PUBLIC_URL)")
 
@@ -226,6 +234,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         max_cost_usd=getattr(args, "max_cost_usd", None),
         confirm_above_usd=getattr(args, "confirm_above_usd", None),
         require_confirmation=getattr(args, "require_confirmation", None),
+        auth=getattr(args, "auth", None),
         public_url=getattr(args, "public_url", None),
     )
 

@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from phaseo_mcp.config_confirm import confirmation_settings, parse_confirm_above
+from phaseo_mcp.config_values import check_public_url, parse_cost_ceiling
+from phaseo_mcp.oauth_config import AUTH_ENV, AUTH_MODES, OAuthConfig
 
 DEFAULT_BASE_URL = "https://api.phaseo.app/v1"
 DEFAULT_LOG_LEVEL = "INFO"
@@ -206,11 +208,26 @@ class Settings(BaseModel):
     webhook_secret: SecretStr | None = None
     webhook_endpoint_id: str | None = Field(None, min_length=1, max_length=128)
     webhook_poll_factor: float = Field(DEFAULT_WEBHOOK_POLL_FACTOR, ge=1, allow_inf_nan=False)
+    # HTTP authentication: "tokens" (PHASEO_MCP_AUTH_TOKENS) or "oauth" (--auth oauth).
+    auth: Literal["tokens", "oauth"] | None = None
+    oauth: OAuthConfig | None = None
+    # Each owner's total per UTC day (reserved at admission, settled when the job reports).
+    daily_budget_usd: float | None = None
 
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:
         return None if value is None else check_public_url(value)
+
+    @field_validator("daily_budget_usd")
+    @classmethod
+    def _finite_budget(cls, value: float | None) -> float | None:
+        if value is not None and (not math.isfinite(value) or value < 0):
+            raise ValueError(
+                f"PHASEO_DAILY_BUDGET_USD must be a finite number of US dollars, 0 or more, "
+                f"not {value!r}; unset it for no daily budget"
+            )
+        return value
 
     @field_validator("max_cost_usd")
     @classmethod
@@ -261,11 +278,19 @@ class Settings(BaseModel):
             values["webhook_endpoint_id"] = endpoint
         if factor := text("PHASEO_WEBHOOK_POLL_FACTOR"):
             values["webhook_poll_factor"] = factor
+        if budget := text("PHASEO_DAILY_BUDGET_USD"):
+            values["daily_budget_usd"] = parse_cost_ceiling(budget, "PHASEO_DAILY_BUDGET_USD")
+        if mode := text(AUTH_ENV):
+            values["auth"] = mode.lower()
         if text("PHASEO_TESTING_ZERO_RETRY_WAITS"):
             values["retry"] = RetryPolicy(zero_waits=True)
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values.get("confirm_above_usd"), str):  # --confirm-above-usd off|0.5
             values["confirm_above_usd"] = parse_confirm_above(str(values["confirm_above_usd"]))
+        if values.get("auth") not in (None, *AUTH_MODES):
+            raise ValueError(f"{AUTH_ENV} (or --auth) must be one of {', '.join(AUTH_MODES)}")
+        if values.get("auth") == "oauth" and values.get("oauth") is None:
+            values["oauth"] = OAuthConfig.from_env(env)
         if isinstance(values.get("api_key"), str):
             values["api_key"] = SecretStr(str(values["api_key"])) if values["api_key"] else None
         return cls.model_validate(values)
@@ -282,49 +307,6 @@ class Settings(BaseModel):
     @property
     def webhook_url(self) -> str | None:
         return f"{self.public_url}{WEBHOOK_PATH}" if self.public_url else None
-
-
-def check_public_url(raw: str) -> str:
-    """PHASEO_PUBLIC_URL: an https:// base, or http://localhost / 127.0.0.1 / [::1] for
-    development (what the gateway accepts as a webhook URL); no trailing slash."""
-    from urllib.parse import urlsplit
-
-    value = raw.strip()
-    try:
-        parts = urlsplit(value)
-        local = parts.scheme == "http" and parts.hostname in {"localhost", "127.0.0.1", "::1"}
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:
-        local, port_ok, parts = False, False, urlsplit("")
-    if (
-        not (local or (parts.scheme == "https" and parts.hostname))
-        or not port_ok
-        or parts.query
-        or parts.fragment
-        or parts.username is not None
-        or value.endswith("/")
-    ):
-        raise ValueError(
-            f"PHASEO_PUBLIC_URL (or --public-url) must be this server's external base URL, "
-            f"https://host[:port][/prefix] with no trailing slash, query or credentials (or "
-            f"http://localhost or http://127.0.0.1 for development), not {raw!r}"
-        )
-    return value
-
-
-def parse_cost_ceiling(raw: str) -> float:
-    """PHASEO_MAX_COST_USD as a number; a clear error for anything that is not one (never
-    silently "no ceiling")."""
-    try:
-        value = float(raw.strip().removeprefix("$"))
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(
-            f"PHASEO_MAX_COST_USD must be a finite number of US dollars, 0 or more (e.g. 5 or "
-            f"2.50), not {raw!r}; unset it for no ceiling"
-        )
-    return value
 
 
 DIRECTORY_SETTINGS = (

@@ -11,7 +11,12 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from phaseo_mcp.config import Settings
-from phaseo_mcp.doctor.static import check_packages, check_python, template_problems
+from phaseo_mcp.doctor.static import (
+    check_packages,
+    check_python,
+    is_secret_name,
+    template_problems,
+)
 from phaseo_mcp.doctor.table import Check, print_report
 from phaseo_mcp.logs import masked_key
 
@@ -36,9 +41,7 @@ def report_settings_error(
     checks = [check_python(), *check_packages()]
     for name in sorted(env):
         if name.startswith("PHASEO_"):
-            checks.extend(
-                template_problems(name, env[name], secret="KEY" in name or "SECRET" in name)
-            )
+            checks.extend(template_problems(name, env[name], secret=is_secret_name(name)))
     if isinstance(error, ValidationError):
         message = "; ".join(
             f"PHASEO_{'_'.join(str(part) for part in item['loc']).upper()}: {item['msg']}"

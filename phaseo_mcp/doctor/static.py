@@ -96,7 +96,7 @@ def check_templates(settings: Settings, environ: Mapping[str, str]) -> list[Chec
         if not name.startswith("PHASEO_"):
             continue
         raw = environ[name]
-        problems.extend(template_problems(name, raw, secret="KEY" in name or "SECRET" in name))
+        problems.extend(template_problems(name, raw, secret=is_secret_name(name)))
         seen.update({raw, raw.strip(), str(Path(raw.strip()).expanduser())})
     # Flags (--output-dir '${user_config.output_dir}') reach Settings without passing os.environ.
     values: dict[str, str | None] = {
@@ -109,10 +109,15 @@ def check_templates(settings: Settings, environ: Mapping[str, str]) -> list[Chec
     for label, value in values.items():
         if value is None or value in seen:
             continue
-        problems.extend(template_problems(label, value, secret="KEY" in label))
+        problems.extend(template_problems(label, value, secret=is_secret_name(label)))
     if problems:
         return problems
     return [Check("templates", "OK", "no unsubstituted ${...}, %VAR% or {{...}} in PHASEO_*")]
+
+
+def is_secret_name(name: str) -> bool:
+    """A variable whose value is never shown (keys, secrets, tokens)."""
+    return any(word in name.upper() for word in ("KEY", "SECRET", "TOKEN"))
 
 
 def template_problems(name: str, value: str, *, secret: bool) -> list[Check]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 
+from phaseo_mcp.jobs.budget_schema import BUDGET_MIGRATION
 from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.journal_schema import SCHEMA, Transaction
 from phaseo_mcp.jobs.task_records import TASKS_MIGRATION
@@ -37,6 +38,7 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX IF NOT EXISTS webhook_events_received ON webhook_events (received_at)",
     ],
     TASKS_MIGRATION,  # the Tasks extension's task rows (jobs/task_records.py)
+    BUDGET_MIGRATION,  # daily budgets (jobs/budget.py)
 ]
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
+from phaseo_mcp.jobs.budget_schema import prune_spend
 from phaseo_mcp.jobs.fingerprint import without_secrets
 from phaseo_mcp.jobs.journal import (
     RELEASING_STATUSES,
@@ -266,6 +267,7 @@ class SqlJournal(ABC):
             else:
                 cutoff = now - older_than_days * 86400.0
                 removed = tx.run("DELETE FROM jobs WHERE updated_at < ?", (cutoff,))
+            prune_spend(tx, older_than_days=older_than_days, now=now)
         return removed
 
     @abstractmethod

@@ -2,8 +2,8 @@
 session caps. Pure values and hashing; ``server/owner.py`` decides which one a call gets.
 
 Owners are ``local`` (stdio, or HTTP with the operator's key), ``key-<fingerprint>`` (a
-``--multi-user`` caller: a hash of its key, never the key) and, later, ``oauth-<hash>`` (a
-hash of issuer and subject). Every id is a safe folder name on every platform.
+``--multi-user`` caller: a hash of its key, never the key) and ``oauth-<hash>`` (``--auth
+oauth``: a hash of issuer and subject). Every id is a safe folder name on every platform.
 """
 
 from __future__ import annotations
@@ -42,8 +42,11 @@ def key_owner(caller_key: str) -> Owner:
 
 
 def oauth_owner(issuer: str, subject: str, operator_key: str | None) -> Owner:
-    """For a later OAuth mode: users identified by issuer and subject, calling the gateway
-    with the operator's key. (Such owners share one key, so the duplicate guard must then
-    add the owner to its request fingerprint.)"""
+    """An ``--auth oauth`` user, named by a hash of issuer and subject (never the e-mail or
+    raw ``sub``), calling the gateway with the operator's key. Its ``key_fp`` mixes the
+    owner into the key's fingerprint, so its journal rows, duplicate guard and request
+    fingerprints are its own, never shared with another person using the same key."""
     digest = hashlib.sha256(f"phaseo-mcp/oauth/{issuer}\n{subject}".encode()).hexdigest()
-    return Owner(f"oauth-{digest[:24]}", key_fingerprint(operator_key))
+    owner_id = f"oauth-{digest[:24]}"
+    scope = f"phaseo-mcp/owner-scope/{key_fingerprint(operator_key)}/{owner_id}"
+    return Owner(owner_id, hashlib.sha256(scope.encode()).hexdigest()[:24])

@@ -16,10 +16,11 @@ import argparse
 import hmac
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
 
 import uvicorn
-from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
@@ -39,6 +40,7 @@ from phaseo_mcp.errors import ConfigError
 from phaseo_mcp.logs import hide_path_in_results, register_secret
 from phaseo_mcp.server.app import build_server
 from phaseo_mcp.server.drain import Drain, DrainingServer, DrainMiddleware, draining_server
+from phaseo_mcp.server.oauth_http import oauth_auth
 from phaseo_mcp.server.session_caps import cap_sessions
 from phaseo_mcp.server.stopping import RunningCalls
 from phaseo_mcp.server.webhook_receiver import (
@@ -113,11 +115,24 @@ def security_settings(options: HttpOptions) -> TransportSecuritySettings:
     )
 
 
+def with_public_host(settings: Settings, options: HttpOptions) -> HttpOptions:
+    """PHASEO_PUBLIC_URL's host is a name clients use: allowed like an --allowed-host."""
+    if settings.public_url is None:
+        return options
+    host = urlsplit(settings.public_url).hostname or ""
+    if not host or host in options.allowed_hosts or is_loopback(host):
+        return options
+    return replace(options, allowed_hosts=[*options.allowed_hosts, url_host(host)])
+
+
 def build_http_app(
     settings: Settings, options: HttpOptions, *, clock: Clock | None = None
 ) -> Starlette:
     """``clock``: the server's time (tests pass one they advance; see ``build_server``)."""
-    if not is_loopback(options.host) and not options.tokens and not options.insecure_no_auth:
+    oauth = settings.auth == "oauth"
+    oauth_pair = oauth_auth(settings, options.path, options.multi_user, bool(options.tokens))
+    insecure = not options.tokens and not options.insecure_no_auth and not oauth
+    if not is_loopback(options.host) and insecure:
         raise ConfigError(
             f"Refusing to serve on {options.host} without authentication: anyone who can reach "
             f"it could spend your credits. Set {TOKENS_ENV}=<token>[,<token>…] (clients send "
@@ -142,9 +157,12 @@ def build_http_app(
         ):
             hide_path_in_results(str(path), name)
             hide_path_in_results(str(path.resolve()), name)
-    verifier = StaticTokenVerifier(options.tokens) if options.tokens else None
+    verifier: TokenVerifier | None = None
     auth = None
-    if verifier is not None:
+    if oauth_pair is not None:
+        verifier, auth = oauth_pair
+    elif options.tokens:
+        verifier = StaticTokenVerifier(options.tokens)
         # No resource_server_url: there is no OAuth authorization server, so the SDK must not
         # publish protected-resource metadata naming one (clients would then try to register
         # with it and fail); a refused request gets a plain "WWW-Authenticate: Bearer" instead.
@@ -174,7 +192,7 @@ def build_http_app(
         streamable_http_path=options.path,
         stateless_http=options.stateless,
         json_response=False,  # JSON responses would drop progress notifications
-        transport_security=security_settings(options),
+        transport_security=security_settings(with_public_host(settings, options)),
         host=options.host,
         session_idle_timeout=options.session_idle_timeout,
     )
@@ -185,7 +203,7 @@ def build_http_app(
             limit=options.max_sessions_per_caller,
             path=options.path,
             multi_user=options.multi_user,
-            tokens=bool(options.tokens),
+            tokens=bool(options.tokens) or oauth,
             idle_seconds=options.session_idle_timeout,
         )
     app.add_middleware(DrainMiddleware, drain=drain, path=options.path)

@@ -23,6 +23,7 @@ from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.journal_faults import journal_warning
 from phaseo_mcp.jobs.wait import wait_for_job
 from phaseo_mcp.logs import register_caller_secret
+from phaseo_mcp.server.daily_budget import daily_budget
 from phaseo_mcp.server.disconnect import stop_if_client_leaves
 from phaseo_mcp.server.request import gateway_for, journal_status, look_up
 from phaseo_mcp.server.result_models import DeleteResult, Guidance, ModelsResult, NextCall
@@ -52,15 +53,17 @@ async def create(ctx: Context, req: CreateVideoRequest, *, allow_duplicate: bool
         estimate = estimate_cost(req, cap)
     unpriced = f"the catalogue could not be fetched: {why}" if catalogue is None else None
     check_cost_ceiling(state.settings.max_cost_usd, estimate, req.model, unpriced)
-    outcome = await create_job(
-        gateway,
-        journal,
-        req,
-        key_fp=owner.key_fp,
-        owner=owner.id,
-        window_seconds=state.settings.duplicate_window_seconds,
-        allow_duplicate=allow_duplicate,
-    )
+    async with daily_budget(state, owner, estimate, unpriced) as spend:
+        outcome = await create_job(
+            gateway,
+            journal,
+            req,
+            key_fp=owner.key_fp,
+            owner=owner.id,
+            window_seconds=state.settings.duplicate_window_seconds,
+            allow_duplicate=allow_duplicate,
+        )
+        spend.video_id = outcome.job.video_id if outcome.job is not None else None
     if outcome.duplicate_of is not None:
         earlier = outcome.duplicate_of
         if earlier.video_id is None:  # answered, but the journal could not record its id

@@ -1,8 +1,9 @@
 """``owner_of(ctx)``: the one place that says whose a call is, and with which gateway key.
 
 stdio, or HTTP without ``--multi-user``: the operator's key, owner ``local``. Under
-``--multi-user``: the caller's ``X-Phaseo-Api-Key``, owner ``key-<fingerprint>``. (A later
-OAuth mode goes here too: ``oauth_owner(issuer, subject, operator_key)``.)
+``--multi-user``: the caller's ``X-Phaseo-Api-Key``, owner ``key-<fingerprint>``. Under
+``--auth oauth``: the operator's key, owner ``oauth-<hash of issuer and subject>`` of the
+verified access token.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from mcp.server.mcpserver import Context
 from phaseo_mcp.config import Settings
 from phaseo_mcp.errors import ConfigError
 from phaseo_mcp.gateway.errors import KEY_HELP
-from phaseo_mcp.jobs.owner import Owner, key_owner, local_owner
+from phaseo_mcp.jobs.owner import Owner, key_owner, local_owner, oauth_owner
 
 API_KEY_HEADER = "x-phaseo-api-key"
 MULTI_USER_KEY_HELP = (
@@ -36,7 +37,20 @@ def caller_key(ctx: Context, settings: Settings) -> str:
 
 
 def owner_for(settings: Settings, key: str) -> Owner:
+    if settings.auth == "oauth":
+        return _oauth_owner(key)
     return key_owner(key) if settings.multi_user else local_owner(key)
+
+
+def _oauth_owner(key: str) -> Owner:
+    from mcp.server.auth.middleware.auth_context import get_access_token
+
+    token = get_access_token()
+    issuer = (token.claims or {}).get("iss") if token is not None else None
+    if token is None or not token.subject or not isinstance(issuer, str):
+        # The SDK's middleware refuses such requests first; never fall back to a shared owner.
+        raise ConfigError("This server needs an OAuth access token: sign in again.")
+    return oauth_owner(issuer, token.subject, key)
 
 
 def owner_of(ctx: Context, settings: Settings) -> Owner:

@@ -19,6 +19,8 @@ from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.journal_faults import journal_warning
 from phaseo_mcp.jobs.owner import Owner
 from phaseo_mcp.logs import register_caller_secret
+from phaseo_mcp.server.daily_budget import settle_daily
+from phaseo_mcp.server.oauth_scope import owned_gateway
 from phaseo_mcp.server.owner import caller_key, owner_for
 from phaseo_mcp.server.state import AppState, state_of
 
@@ -40,7 +42,10 @@ def gateway_for(ctx: Context) -> tuple[AppState, GatewayClient, Owner]:
         clock=state.clock,
         key_help=HEADER_KEY_HELP if settings.multi_user else KEY_HELP,
     )
-    return state, gateway, owner_for(settings, key)
+    owner = owner_for(settings, key)
+    if settings.auth == "oauth":  # one team key: only the caller's own jobs are reachable
+        return state, owned_gateway(state, owner, key), owner
+    return state, gateway, owner
 
 
 async def journal_status(state: AppState, owner: Owner, job: Job) -> str | None:
@@ -75,6 +80,7 @@ async def journal_status(state: AppState, owner: Owner, job: Job) -> str | None:
     except JournalError as exc:
         log.warning("journal write failed for %s: %s", job.video_id, exc.message)
         return journal_warning(exc.message)
+    await settle_daily(state, owner, job)
     state.recorded.put(key, snapshot)  # only now: a failed write is tried again next time
     return None
 

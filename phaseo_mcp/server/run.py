@@ -38,6 +38,7 @@ HTTP_ONLY_FLAGS = {
     "--server-files": "server_files",
     "--multi-user": "multi_user",
     "--insecure-no-auth": "insecure_no_auth",
+    "--auth": "auth",
 }
 DEFAULTS: dict[str, object] = {"host": "127.0.0.1", "port": 8000, "path": "/mcp"}
 # SIGTERM on stdio: running calls get this long to clean up (a download removes its temp

@@ -1,0 +1,47 @@
+"""Checks for single setting values (a URL, a dollar limit) that need nothing else of config."""
+
+from __future__ import annotations
+
+import math
+from urllib.parse import urlsplit
+
+
+def check_public_url(raw: str) -> str:
+    """PHASEO_PUBLIC_URL: an https:// base, or http://localhost / 127.0.0.1 / [::1] for
+    development (what the gateway accepts as a webhook URL); no trailing slash."""
+    value = raw.strip()
+    try:
+        parts = urlsplit(value)
+        local = parts.scheme == "http" and parts.hostname in {"localhost", "127.0.0.1", "::1"}
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        local, port_ok, parts = False, False, urlsplit("")
+    if (
+        not (local or (parts.scheme == "https" and parts.hostname))
+        or not port_ok
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+        or value.endswith("/")
+    ):
+        raise ValueError(
+            f"PHASEO_PUBLIC_URL (or --public-url) must be this server's external base URL, "
+            f"https://host[:port][/prefix] with no trailing slash, query or credentials (or "
+            f"http://localhost or http://127.0.0.1 for development), not {raw!r}"
+        )
+    return value
+
+
+def parse_cost_ceiling(raw: str, name: str = "PHASEO_MAX_COST_USD") -> float:
+    """PHASEO_MAX_COST_USD (or another dollar limit) as a number; a clear error for anything
+    that is not one (never silently "no limit")."""
+    try:
+        value = float(raw.strip().removeprefix("$"))
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(
+            f"{name} must be a finite number of US dollars, 0 or more (e.g. 5 or "
+            f"2.50), not {raw!r}; unset it for no limit"
+        )
+    return value
