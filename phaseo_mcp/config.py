@@ -41,6 +41,8 @@ DEFAULT_SERVER_FILES_QUOTA_BYTES = 10 * 1024**3
 DEFAULT_MAX_SESSIONS_PER_CALLER = 20
 DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS = 600.0
 APP_NAME = "phaseo-mcp"
+# The inline player (MCP Apps): the largest saved video it plays from base64 chunks.
+DEFAULT_INLINE_VIDEO_MAX_MB = 100.0
 
 DownloadMode = Literal["file", "url"]
 
@@ -155,6 +157,10 @@ class Settings(BaseModel):
     server_files: bool = True
     server_files_quota_bytes: int = Field(0, ge=0)
     show_server_paths: bool = True
+    # Inline player: extra origins signed URLs may come from (a CDN), and the largest saved
+    # video it plays from base64 (0 = never inline).
+    media_origins: tuple[str, ...] = ()
+    inline_video_max_mb: float = Field(DEFAULT_INLINE_VIDEO_MAX_MB, ge=0)
 
     @field_validator("max_cost_usd")
     @classmethod
@@ -196,6 +202,10 @@ class Settings(BaseModel):
             values["max_cost_usd"] = parse_cost_ceiling(cost)
         if scale := text("PHASEO_TIME_SCALE"):
             values["time_scale"] = float(scale)
+        if origins := text("PHASEO_MEDIA_ORIGINS"):
+            values["media_origins"] = parse_origins(origins)
+        if inline := text("PHASEO_INLINE_VIDEO_MAX_MB"):
+            values["inline_video_max_mb"] = float(inline)
         if text("PHASEO_TESTING_ZERO_RETRY_WAITS"):
             values["retry"] = RetryPolicy(zero_waits=True)
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -205,6 +215,23 @@ class Settings(BaseModel):
 
     def api_key_value(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key else None
+
+
+def origin_of(url: str) -> str:
+    """``https://cdn.example.com:8443/a?b`` -> ``https://cdn.example.com:8443``; ValueError if
+    it is not an http(s) URL with a host."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http(s) origin such as https://cdn.example.com")
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2].lower()}"
+
+
+def parse_origins(raw: str) -> tuple[str, ...]:
+    """PHASEO_MEDIA_ORIGINS: comma- or space-separated http(s) origins, deduplicated."""
+    found = [origin_of(item) for item in raw.replace(",", " ").split()]
+    return tuple(dict.fromkeys(found))
 
 
 def parse_cost_ceiling(raw: str) -> float:

@@ -67,6 +67,8 @@ class AppState:
     # creates the gateway answered but the journal could not record: (owner, id) -> row id
     unrecorded_creates: BoundedMap[tuple[str, str], int] = field(default_factory=BoundedMap)
     swept_output_dirs: set[Path] = field(default_factory=set)  # stale temp files removed
+    # inline player: the last read of each (owner, video id) it follows (server/player.py)
+    player_seen: BoundedMap[tuple[str, str], Any] = field(default_factory=BoundedMap)
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -176,6 +178,9 @@ def build_server(
     extra: dict[str, Any] = {}
     if token_verifier is not None:
         extra.update(token_verifier=token_verifier, auth=auth)
+    from phaseo_mcp.server.app_only import AppOnlyTools
+    from phaseo_mcp.server.player import build_apps
+
     server = MCPServer(
         "phaseo-mcp",
         version=__version__,
@@ -183,6 +188,8 @@ def build_server(
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level=cast(Any, settings.log_level),
+        extensions=[build_apps(settings)],
+        middleware=[AppOnlyTools()],
         **extra,
     )
     from phaseo_mcp.server.resources import register_resources

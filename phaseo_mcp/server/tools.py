@@ -35,6 +35,7 @@ from phaseo_mcp.gateway.models import (
 )
 from phaseo_mcp.os_errors import os_failure
 from phaseo_mcp.server.app import state_of
+from phaseo_mcp.server.player_source import PLAYER_META
 from phaseo_mcp.server.results import (
     DeleteResult,
     DownloadResult,
@@ -326,4 +327,5 @@ def register_tools(server: MCPServer) -> None:
             title=title,
             description=inspect.cleandoc(cast(str, fn.__doc__)),
             annotations=hints,
+            meta=PLAYER_META if fn is create_video else None,
         )
