@@ -17,7 +17,8 @@ from mcp.server.mcpserver import MCPServer
 
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 from phaseo_mcp.server.app import build_server
-from tests.helpers import SUNRISE, call, completed_video, data, make_settings, text
+
+from helpers import SUNRISE, call, completed_video, data, make_settings, text, wait_terminal
 
 pytestmark = pytest.mark.anyio
 PLAYER = "ui://phaseo/player.html"
@@ -129,8 +130,6 @@ async def test_player_streams_a_saved_file_in_base64_chunks(
     emulator.plan_next_job(JobPlan(asset_bytes=5 * 1024 * 1024))
     args = {**SUNRISE, "allow_duplicate": True, "output": {"access": "bytes"}}
     video_id = data(await call(ui_client, "create_video", args))["video_id"]
-    from tests.helpers import wait_terminal
-
     await wait_terminal(ui_client, video_id)
     before = data(await call(ui_client, "player_update", {"video_id": video_id}))
     assert before["source"] == {"kind": "none"} and "download_video" in before["message"]
@@ -160,8 +159,6 @@ async def test_too_large_to_show_inline_says_where_it_is(
         emulator.plan_next_job(JobPlan(asset_bytes=2 * 1024 * 1024))
         args = {**SUNRISE, "allow_duplicate": True, "output": {"access": "bytes"}}
         video_id = data(await call(c, "create_video", args))["video_id"]
-        from tests.helpers import wait_terminal
-
         await wait_terminal(c, video_id)
         assert not (await call(c, "download_video", {"video_id": video_id})).is_error
         view = data(await call(c, "player_update", {"video_id": video_id}))
