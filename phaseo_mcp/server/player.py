@@ -109,6 +109,9 @@ async def player_update(
     fresh_link: Annotated[
         bool, Field(description="The signed link failed: read the job again for a new one.")
     ] = False,
+    no_link: Annotated[
+        bool, Field(description="The host blocks the link's origin: offer the saved file.")
+    ] = False,
 ) -> CallToolResult:
     """For the inline video player only: the job's status and progress, then where to play
     it from (a signed URL, base64 chunks of the saved file, or words)."""
@@ -131,6 +134,7 @@ async def player_update(
         state.clock.now(),
         saved[0] if saved else None,
         saved[1] if saved else None,
+        links=not no_link,
     )
     return CallToolResult(
         content=[TextContent(type="text", text=f"{video_id}: {job.status}")],

@@ -48,9 +48,16 @@ def inline_limit_bytes(settings: Settings) -> int:
 
 
 def describe(
-    job: Job, settings: Settings, now: float, saved: Path | None, saved_bytes: int | None
+    job: Job,
+    settings: Settings,
+    now: float,
+    saved: Path | None,
+    saved_bytes: int | None,
+    *,
+    links: bool = True,
 ) -> dict[str, Any]:
-    """What the view shows for ``job``: status, progress, facts, and the source to play."""
+    """What the view shows for ``job``: status, progress, facts, and the source to play
+    (``links=False``: the view's host blocks the URL's origin, so never a URL)."""
     view: dict[str, Any] = {
         "video_id": job.video_id,
         "status": job.status,
@@ -68,7 +75,7 @@ def describe(
         if job.terminal:
             view["message"] = job.failure_message or f"The video job ended: {job.status}."
         return view
-    url = usable_url(job, settings, now)
+    url = usable_url(job, settings, now) if links else None
     if url is not None:
         view["source"] = {"kind": "url", "url": url[0], "expires_at": url[1]}
         return view

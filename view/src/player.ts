@@ -2,16 +2,13 @@
 // app-only tool player_update, at the job's own pace, then plays the video: from a signed URL
 // (allowed by the resource's CSP) or from base64 chunks of the file the server saved,
 // assembled into a data: URL (the spec's default CSP allows data: media, not blob:).
+import "./nojit";
 import {
   App,
   applyDocumentTheme,
   applyHostStyleVariables,
   type McpUiHostContext,
 } from "@modelcontextprotocol/ext-apps";
-import { config } from "zod/v4/core";
-
-// No eval under the host's CSP (script-src has no 'unsafe-eval'): zod must not even try.
-config({ jitless: true });
 
 const TOOL = "player_update";
 const MAX_POLLS = 2000; // a bounded loop, whatever the job does
@@ -101,14 +98,26 @@ function playUrl(source: Source & { kind: "url" }): void {
   video.hidden = false;
 }
 
+// The origins the host lets media come from, when it says (hostCapabilities.sandbox.csp).
+function hostAllows(url: string): boolean {
+  const csp = app.getHostCapabilities()?.sandbox?.csp;
+  if (!csp) return true; // the host did not say: it applies the resource's declared CSP
+  const origin = new URL(url).origin;
+  return (csp.resourceDomains ?? []).some((d) => d === origin || (d.includes("*.") &&
+    origin.endsWith(d.slice(d.indexOf("*.") + 1)) && origin.startsWith(d.slice(0, d.indexOf("*.")))));
+}
+
 async function follow(videoId: string): Promise<void> {
   following = videoId;
   let rechecks = 0;
   let fresh = false;
+  let noLink = false;
   for (let poll = 0; poll < MAX_POLLS && following === videoId; poll++) {
     let view: View;
     try {
-      view = (await update({ video_id: videoId, ...(fresh ? { fresh_link: true } : {}) })) as unknown as View;
+      const args = { video_id: videoId, ...(fresh ? { fresh_link: true } : {}),
+        ...(noLink ? { no_link: true } : {}) };
+      view = (await update(args)) as unknown as View;
     } catch (error) {
       note.textContent = String((error as Error).message ?? error);
       await sleep(5000);
@@ -118,6 +127,10 @@ async function follow(videoId: string): Promise<void> {
     show(view);
     const wait = Math.max(view.poll_after_seconds ?? 2, 1) * 1000;
     const source = view.source;
+    if (source?.kind === "url" && !hostAllows(source.url)) {
+      noLink = true; // never trip the host's CSP: ask for the saved file instead
+      continue;
+    }
     if (source?.kind === "url") {
       playUrl(source);
       const failed = await new Promise<boolean>((done) => {
@@ -126,10 +139,7 @@ async function follow(videoId: string): Promise<void> {
       });
       if (!failed) return;
       fresh = true; // expired or refused link: ask the server for a new one, never the model
-      if (++rechecks > 3) {
-        note.textContent = `The video link did not play here. It is ${videoId} at Phaseo.`;
-        return;
-      }
+      if (++rechecks > 1) noLink = true; // a fresh link failed too: try the saved file
       await sleep(wait);
       continue;
     }
