@@ -203,9 +203,12 @@ class Settings(BaseModel):
         if scale := text("PHASEO_TIME_SCALE"):
             values["time_scale"] = float(scale)
         if origins := text("PHASEO_MEDIA_ORIGINS"):
-            values["media_origins"] = parse_origins(origins)
+            try:
+                values["media_origins"] = parse_origins(origins)
+            except ValueError as exc:
+                raise ValueError(f"PHASEO_MEDIA_ORIGINS: {exc}") from None
         if inline := text("PHASEO_INLINE_VIDEO_MAX_MB"):
-            values["inline_video_max_mb"] = float(inline)
+            values["inline_video_max_mb"] = parse_megabytes("PHASEO_INLINE_VIDEO_MAX_MB", inline)
         if text("PHASEO_TESTING_ZERO_RETRY_WAITS"):
             values["retry"] = RetryPolicy(zero_waits=True)
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -226,6 +229,17 @@ def origin_of(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{url!r} is not an http(s) origin such as https://cdn.example.com")
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2].lower()}"
+
+
+def parse_megabytes(name: str, raw: str) -> float:
+    """A finite number of megabytes, 0 or more; ValueError naming the variable otherwise."""
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a number of megabytes, 0 or more (e.g. 100), not {raw!r}")
+    return value
 
 
 def parse_origins(raw: str) -> tuple[str, ...]:

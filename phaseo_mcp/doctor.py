@@ -492,6 +492,9 @@ def collect_checks(settings: Settings, environ: Mapping[str, str] | None = None)
         if settings.state_dir.is_absolute() and not find_template(str(settings.state_dir)):
             checks.append(check_journal(settings))
     checks.append(check_cost_ceiling(settings))
+    from phaseo_mcp.doctor_player import check_inline_player
+
+    checks.append(check_inline_player(settings))
     checks.append(check_http_limits(env))
     return checks
 

@@ -25,7 +25,11 @@ CHUNK_BYTES = 3 * 700 * 1024
 
 def media_origins(settings: Settings) -> list[str]:
     """The origins signed URLs may use: PHASEO_BASE_URL's, then PHASEO_MEDIA_ORIGINS."""
-    return list(dict.fromkeys([origin_of(settings.base_url), *settings.media_origins]))
+    try:
+        base = [origin_of(settings.base_url)]
+    except ValueError:  # start-up checks report a bad base URL; the CSP then names none
+        base = []
+    return list(dict.fromkeys([*base, *settings.media_origins]))
 
 
 def usable_url(job: Job, settings: Settings, now: float) -> tuple[str, int | None] | None:

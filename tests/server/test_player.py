@@ -15,7 +15,7 @@ from mcp.client import advertise
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp.server.mcpserver import MCPServer
 
-from phaseo_mcp.emulator import EmulatorHandle, JobPlan
+from phaseo_mcp.emulator import EmulatorConfig, EmulatorHandle, JobPlan, running_emulator
 from phaseo_mcp.server.app import build_server
 
 from helpers import SUNRISE, call, completed_video, data, make_settings, text, wait_terminal
@@ -99,18 +99,20 @@ async def test_create_result_is_the_same_with_and_without_apps(
     assert [type(c) for c in first.content] == [type(c) for c in second.content]
 
 
-async def test_player_update_follows_the_job_at_its_pace(
-    ui_client: Client, emulator: EmulatorHandle
-) -> None:
-    """One gateway read per refresh, none when called again before poll_after_seconds."""
-    created = await call(ui_client, "create_video", {**SUNRISE, "allow_duplicate": True})
-    video_id = data(created)["video_id"]
-    emulator.counters.reset()
-    first = data(await call(ui_client, "player_update", {"video_id": video_id}))
-    again = data(await call(ui_client, "player_update", {"video_id": video_id}))
-    assert emulator.counters["status"] == 1
-    assert first["status"] == again["status"] and first["source"] is None
-    assert first["poll_after_seconds"] > 0
+async def test_player_update_follows_the_job_at_its_pace(output_dir: Path, state_dir: Path) -> None:
+    """One gateway read per refresh, none when called again before poll_after_seconds (an
+    hour here, so the second call is always too soon)."""
+    async with running_emulator(EmulatorConfig(poll_after_seconds=3600, time_scale=1)) as emu:
+        settings = make_settings(emu.base_url, output_dir, state_dir, time_scale=1)
+        async with Client(build_server(settings), extensions=UI) as c:
+            created = await call(c, "create_video", {**SUNRISE, "allow_duplicate": True})
+            video_id = data(created)["video_id"]
+            emu.counters.reset()
+            first = data(await call(c, "player_update", {"video_id": video_id}))
+            again = data(await call(c, "player_update", {"video_id": video_id}))
+    assert emu.counters["status"] == 1
+    assert first == again and first["source"] is None and not first["terminal"]
+    assert first["poll_after_seconds"] == 3600
 
 
 async def test_player_plays_the_signed_url(ui_client: Client, emulator: EmulatorHandle) -> None:
@@ -164,3 +166,37 @@ async def test_too_large_to_show_inline_says_where_it_is(
         view = data(await call(c, "player_update", {"video_id": video_id}))
     assert view["source"] == {"kind": "none"}
     assert "too large" in view["message"] and f"{video_id}.mp4" in view["message"]
+
+
+async def test_failed_job_tells_the_view_why_in_words(
+    ui_client: Client, emulator: EmulatorHandle
+) -> None:
+    """A refused job: terminal, no source, and the gateway's reason for the view to show."""
+    emulator.plan_next_job(JobPlan(outcome="moderation"))
+    created = await call(ui_client, "create_video", {**SUNRISE, "allow_duplicate": True})
+    video_id = data(created)["video_id"]
+    await wait_terminal(ui_client, video_id)
+    view = data(await call(ui_client, "player_update", {"video_id": video_id}))
+    assert view["terminal"] and view["status"] == "failed" and view["source"] is None
+    assert "safety" in view["message"] or "policy" in view["message"]
+
+
+async def test_a_finished_job_is_read_again_only_for_a_fresh_link(
+    output_dir: Path, state_dir: Path
+) -> None:
+    """Once terminal, refreshes answer from memory; fresh_link (a failed link) reads the job
+    again, and no_link never offers a URL. (Pace 0 here, so only those rules decide.)"""
+    async with running_emulator(EmulatorConfig(poll_after_seconds=0, time_scale=100)) as emu:
+        settings = make_settings(emu.base_url, output_dir, state_dir, poll_floor_seconds=0)
+        async with Client(build_server(settings), extensions=UI) as c:
+            video_id = await completed_video(c, emu)
+            first = data(await call(c, "player_update", {"video_id": video_id}))
+            assert first["status"] == "completed" and first["source"]["kind"] == "url"
+            emu.counters.reset()
+            again = data(await call(c, "player_update", {"video_id": video_id}))
+            assert emu.counters["status"] == 0 and again["source"] == first["source"]
+            await call(c, "player_update", {"video_id": video_id, "fresh_link": True})
+            assert emu.counters["status"] == 1
+            args = {"video_id": video_id, "no_link": True}
+            blocked = data(await call(c, "player_update", args))
+    assert blocked["source"] == {"kind": "none"} and emu.counters["status"] == 1

@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 from pathlib import Path
 
-from hostcache import npm_install
-
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "hosts"))
+from hostcache import npm_install  # noqa: E402
+
 VIEW_SOURCES = ROOT / "view"
 HOST_SOURCES = Path(__file__).resolve().parent / "host"
 COMMITTED = ROOT / "phaseo_mcp" / "server" / "view" / "player.html"
@@ -55,3 +57,10 @@ def rebuild_player(out: Path) -> tuple[bool, str]:
         ["node", "build.mjs", str(out)], cwd=work, capture_output=True, text=True, timeout=300
     )
     return proc.returncode == 0, (proc.stdout + proc.stderr)[-2000:]
+
+
+if __name__ == "__main__":  # dev.py test: install both trees, say what failed
+    for name, sources in (("player", VIEW_SOURCES), ("host", HOST_SOURCES)):
+        folder, detail = install(name, sources)
+        if folder is None:
+            print(f"note: npm ci of {sources} failed; tests/view will fail:\n{detail}")
