@@ -167,6 +167,7 @@ def _expand_mcpb(value: str, dirname: Path, output_dir: Path) -> str:
         value.replace("${__dirname}", str(dirname))
         .replace("${user_config.api_key}", TEST_KEY)
         .replace("${user_config.output_dir}", str(output_dir))
+        .replace("${user_config.inline_video_max_mb}", "100")
     )
 
 
