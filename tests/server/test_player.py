@@ -78,6 +78,8 @@ async def test_plain_client_sees_no_trace(
     plain = await plain_client.list_tools()
     assert "player_update" not in {t.name for t in plain.tools}
     assert all(t.meta is None for t in plain.tools)
+    with_ui = [t for t in (await ui_client.list_tools()).tools if t.name != "player_update"]
+    assert [t.model_copy(update={"meta": None}) for t in with_ui] == plain.tools
     assert tools_bytes(plain) < 12 * 1024
     assert tools_bytes(await ui_client.list_tools()) > tools_bytes(plain)
     result = await call(plain_client, "player_update", {"video_id": "vid_x"})

@@ -40,6 +40,7 @@ const facts = $("facts");
 const note = $("note");
 const video = $<HTMLVideoElement>("video");
 const full = $<HTMLButtonElement>("fullscreen");
+const again = $<HTMLButtonElement>("again");
 
 const app = new App({ name: "phaseo-player", version: "1.0.0" }, {}, { autoResize: true });
 let following: string | null = null;
@@ -108,6 +109,13 @@ function hostAllows(url: string): boolean {
 }
 
 async function follow(videoId: string): Promise<void> {
+  again.hidden = true;
+  await track(videoId);
+  // Stopped without a video to play (not saved yet, too large, failed): the person may retry.
+  if (following === videoId && video.hidden) again.hidden = false;
+}
+
+async function track(videoId: string): Promise<void> {
   following = videoId;
   let rechecks = 0;
   let fresh = false;
@@ -158,6 +166,10 @@ video.addEventListener("loadedmetadata", () => {
 full.addEventListener("click", () => {
   const mode = document.body.dataset.mode === "fullscreen" ? "inline" : "fullscreen";
   app.requestDisplayMode({ mode }).then((r) => applyContext({ displayMode: r.mode }), () => {});
+});
+
+again.addEventListener("click", () => {
+  if (following) void follow(following);
 });
 
 app.ontoolinput = () => {
