@@ -136,8 +136,9 @@ def build_app(state: EmulatorState) -> Starlette:
             "x-content-type-options": "nosniff",
         }
         if disposition is not None:
-            headers["content-disposition"] = f'{disposition}; filename="{job.id}.mp4"'
-        return StreamingResponse(asset.achunks(), media_type="video/mp4", headers=headers)
+            ext = ".webm" if asset.mime == "video/webm" else ".mp4"
+            headers["content-disposition"] = f'{disposition}; filename="{job.id}{ext}"'
+        return StreamingResponse(asset.achunks(), media_type=asset.mime, headers=headers)
 
     async def download_url(request: Request) -> Response:
         job = owned(request, auth(request))

@@ -60,6 +60,10 @@ class Asset:
     path: Path | None = None  # a playable file made by videos.py
 
     @property
+    def mime(self) -> str:
+        return "video/webm" if self.path is not None and self.path.suffix == ".webm" else MIME
+
+    @property
     def size(self) -> int:
         if self.path is not None:
             return self.path.stat().st_size

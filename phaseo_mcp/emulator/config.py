@@ -72,6 +72,7 @@ class JobPlan:
     # a real ffmpeg-made MP4 of the job's duration and size (videos.py); with asset_bytes,
     # at least that many bytes of real frames
     playable: bool = False
+    codec: Literal["h264", "vp9", "av1"] = "h264"  # of a playable job: MP4, or WebM for the others
     progress: bool = True  # False: progress is never reported (0 / null, source "none")
     cost_usd: float | None = None  # None: priced from the catalogue
     seconds_as_string: bool = False  # OpenAI-style "seconds": "8"

@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from phaseo_mcp.emulator.assets import MIME, SAMPLE_HEIGHT, SAMPLE_SECONDS, SAMPLE_WIDTH, Asset
+from phaseo_mcp.emulator.assets import SAMPLE_HEIGHT, SAMPLE_SECONDS, SAMPLE_WIDTH, Asset
 from phaseo_mcp.emulator.signing import DEFAULT_TTL, sign_download_url
 from phaseo_mcp.emulator.state import EmulatorState, Job
 from phaseo_mcp.emulator.videos import VideoSpec, ensure_video
@@ -58,7 +58,8 @@ def job_assets(job: Job) -> list[Asset]:
 
 def playable_spec(job: Job, index: int) -> VideoSpec:
     width, height = (int(n) for n in job.size.split("x"))
-    return VideoSpec(float(job.duration), width, height, job.plan.asset_bytes, index)
+    plan = job.plan
+    return VideoSpec(float(job.duration), width, height, plan.asset_bytes, index, plan.codec)
 
 
 def error_payload(job: Job, now: float) -> Any:
@@ -192,13 +193,13 @@ def video_object(state: EmulatorState, job: Job, now: float) -> dict[str, Any]:
     obj["asset"] = None
     obj["outputs"] = []
     if completed:
-        obj["asset"] = {"id": "ast_" + job.id[2:], "mime_type": MIME,
+        obj["asset"] = {"id": "ast_" + job.id[2:], "mime_type": assets[0].mime,
                         **_asset_fields(job, assets[0])}  # fmt: skip
         inline = job.provider.startswith("google")
         obj["outputs"] = [
             {
                 "index": a.index,
-                "mime_type": MIME,
+                "mime_type": a.mime,
                 "bytes_available": inline,
                 **_urls(state, job, a.index, now),
                 **_asset_fields(job, a),

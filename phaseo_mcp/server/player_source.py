@@ -88,7 +88,7 @@ def describe(
         if saved_bytes <= limit:
             view["source"] = {
                 "kind": "inline",
-                "mime_type": "video/mp4",
+                "mime_type": (job.outputs[0].mime_type if job.outputs else None) or "video/mp4",
                 "bytes": saved_bytes,
                 "chunks": max(1, math.ceil(saved_bytes / CHUNK_BYTES)),
             }

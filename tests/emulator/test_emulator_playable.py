@@ -21,7 +21,7 @@ pytestmark = [
 ]
 
 
-def probe(path: Path) -> dict[str, object]:
+def probe(path: Path, video_codec: str = "h264") -> dict[str, object]:
     """ffprobe's view of a file: duration, codecs, frame size."""
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries",
@@ -30,7 +30,7 @@ def probe(path: Path) -> dict[str, object]:
     ).stdout  # fmt: skip
     data = json.loads(out)
     streams = data["streams"]
-    video = next(s for s in streams if s["codec_name"] == "h264")
+    video = next(s for s in streams if s["codec_name"] == video_codec)
     return {"duration": float(data["format"]["duration"]),
             "codecs": sorted(s["codec_name"] for s in streams),
             "size": f"{video['width']}x{video['height']}"}  # fmt: skip
@@ -68,3 +68,23 @@ async def test_playable_job_with_a_byte_floor_is_large_with_real_frames(
     path = tmp_path / "big.mp4"
     path.write_bytes(first)
     assert probe(path)["duration"] == 4.0
+
+
+@pytest.mark.parametrize(("codec", "video_codec"), [("vp9", "vp9"), ("av1", "av1")])
+async def test_playable_webm_codecs(
+    emulator: EmulatorHandle, tmp_path: Path, codec: str, video_codec: str
+) -> None:
+    """codec vp9 / av1: a WebM (with Opus) of the job's length, served as video/webm."""
+    emulator.plan_next_job(JobPlan(playable=True, codec=codec))  # type: ignore[arg-type]
+    async with client(emulator) as c:
+        job = await create(c, duration=4, resolution="720p")
+        await finish(emulator)
+        done = (await c.get(f"/videos/{job['id']}")).json()
+        response = await c.get(f"/videos/{job['id']}/content")
+    assert response.headers["content-type"] == "video/webm"
+    assert done["outputs"][0]["mime_type"] == "video/webm"
+    path = tmp_path / "v.webm"
+    path.write_bytes(response.content)
+    found = probe(path, video_codec)
+    assert found["codecs"] == sorted(["opus", video_codec])
+    assert abs(float(str(found["duration"])) - 4.0) < 0.05

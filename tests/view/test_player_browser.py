@@ -90,15 +90,18 @@ async def test_player_shows_progress_then_plays_in_chromium(
     host_modules: Path, tmp_path: Path
 ) -> None:
     """Progress rises during the render; then <video> reaches readyState >= 2 with the file's
-    own (ffprobe) duration from a signed URL (declared CSP) and from base64 chunks of a saved
-    file (default CSP), small and over 10 MiB; the frame is not one colour; no CSP violation,
-    by a detector first shown to catch a deliberate one."""
+    own (ffprobe) duration from a signed URL (declared CSP; H.264 MP4, VP9 and AV1 WebM) and
+    from base64 chunks of a saved file (default CSP), small and over 10 MiB; the frame is not
+    one colour; no CSP violation, by a detector first shown to catch a deliberate one."""
     small = VideoSpec(4.0, 1280, 720)
     big = VideoSpec(4.0, 1280, 720, BIG)
     await anyio.to_thread.run_sync(ensure_video, small)  # encode before the server's clock runs
     await anyio.to_thread.run_sync(ensure_video, big)
     output_dir, state_dir = tmp_path / "out", tmp_path / "state"
-    shots = {name: tmp_path / f"{name}.png" for name in ("url", "inline", "big")}
+    webm = {codec: VideoSpec(4.0, 1280, 720, codec=codec) for codec in ("vp9", "av1")}
+    for spec in webm.values():
+        await anyio.to_thread.run_sync(ensure_video, spec)
+    shots = {name: tmp_path / f"{name}.png" for name in ("url", "inline", "big", "vp9", "av1")}
     config = EmulatorConfig(time_scale=0, poll_after_seconds=1)
     async with running_emulator(config) as emulator:
         env = {**os.environ, **stdio_env(emulator.base_url, output_dir, state_dir)}
@@ -114,6 +117,9 @@ async def test_player_shows_progress_then_plays_in_chromium(
                  "theme": "dark"},
                 {"name": "big", "csp": "default", "plan": {"playable": True, "asset_bytes": BIG},
                  "create": BYTES_ONLY, "download": True, "screenshot": str(shots["big"])},
+                *({"name": codec, "csp": "declared", "plan": {"playable": True, "codec": codec},
+                   "create": CREATE, "download": False, "screenshot": str(shots[codec])}
+                  for codec in webm),
             ],
         }  # fmt: skip
         report = await anyio.to_thread.run_sync(
@@ -137,6 +143,9 @@ async def test_player_shows_progress_then_plays_in_chromium(
     assert by_name["url"]["final"]["src"].startswith("http://127.0.0.1:")
     expected = ffprobe_seconds(cached_path(small))
     assert abs(by_name["url"]["final"]["duration"] - expected) < 0.05
+    for codec, spec in webm.items():  # VP9 and AV1 WebM play from their signed URLs too
+        assert by_name[codec]["final"]["src"].startswith("http://127.0.0.1:")
+        assert abs(by_name[codec]["final"]["duration"] - ffprobe_seconds(cached_path(spec))) < 0.05
     for name in ("inline", "big"):
         final = by_name[name]["final"]
         saved = Path(by_name[name]["saved"]["path"])
