@@ -138,15 +138,19 @@ async def mcp_client(
     token: str | None = None,
     headers: Mapping[str, str] | None = None,
     read_timeout: float = 60.0,
+    extensions: Sequence[Any] = (),
 ) -> AsyncIterator[Client]:
-    """The real mcp client over streamable HTTP, in either protocol era."""
+    """The real mcp client over streamable HTTP, in either protocol era (``extensions``: the
+    client extensions it advertises, e.g. MCP Apps)."""
     sent = dict(headers or {})
     if token is not None:
         sent["Authorization"] = f"Bearer {token}"
     timeout = httpx2.Timeout(30.0, read=read_timeout)
     async with httpx2.AsyncClient(headers=sent, timeout=timeout) as http:
         transport = streamable_http_client(url, http_client=http)
-        async with Client(transport, mode=mode, read_timeout_seconds=read_timeout) as client:
+        async with Client(
+            transport, mode=mode, read_timeout_seconds=read_timeout, extensions=list(extensions)
+        ) as client:
             yield client
 
 
