@@ -111,7 +111,8 @@ async def test_player_shows_progress_then_plays_in_chromium(
             "server": {"command": sys.executable, "args": ["-m", "phaseo_mcp"], "env": env},
             "scenarios": [
                 {"name": "url", "csp": "declared", "plan": {"playable": True},
-                 "create": CREATE, "download": False, "screenshot": str(shots["url"])},
+                 "create": CREATE, "download": False, "screenshot": str(shots["url"]),
+                 "fullscreen": True},
                 {"name": "inline", "csp": "default", "plan": {"playable": True},
                  "create": BYTES_ONLY, "download": True, "screenshot": str(shots["inline"]),
                  "theme": "dark"},
@@ -152,7 +153,10 @@ async def test_player_shows_progress_then_plays_in_chromium(
         assert final["src"].startswith("data:video/mp4;base64,")
         assert abs(final["duration"] - ffprobe_seconds(saved)) < 0.05
     assert Path(by_name["big"]["saved"]["path"]).stat().st_size > 10 * 1024 * 1024
-    assert by_name["inline"]["final"]["theme"] == "dark"
+    assert by_name["inline"]["final"]["theme"] == "dark"  # the host's theme
+    assert by_name["url"]["display_mode"] == "fullscreen"  # granted by the host, applied
+    assert by_name["url"]["display_requests"] == ["display fullscreen"]
+    assert by_name["url"]["exit_button"] == "Exit full screen"
     if target := os.environ.get(SCREENSHOT_ENV):
         shutil.copy2(shots["url"], target)
         Path(target).with_suffix(".json").write_text(json.dumps(report, indent=2))

@@ -165,7 +165,10 @@ video.addEventListener("loadedmetadata", () => {
 });
 full.addEventListener("click", () => {
   const mode = document.body.dataset.mode === "fullscreen" ? "inline" : "fullscreen";
-  app.requestDisplayMode({ mode }).then((r) => applyContext({ displayMode: r.mode }), () => {});
+  app.requestDisplayMode({ mode }).then(
+    (r) => applyContext({ ...app.getHostContext(), displayMode: r.mode }),
+    () => {},
+  );
 });
 
 again.addEventListener("click", () => {

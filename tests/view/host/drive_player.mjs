@@ -180,6 +180,19 @@ for (const sc of config.scenarios) {
     out.final = state;
     const element = await page.$("#player");
     if (sc.screenshot) await element.screenshot({ path: sc.screenshot });
+    if (sc.fullscreen) { // the view asks the host for full screen through ui/request-display-mode
+      await frame.click("#fullscreen");
+      for (let i = 0; i < 50; i++) {
+        out.display_mode = await frame.evaluate(() => document.body.dataset.mode ?? null);
+        if (out.display_mode === "fullscreen") break;
+        await sleep(100);
+      }
+      out.exit_button = await frame.evaluate(() => {
+        const b = document.getElementById("fullscreen");
+        return b && !b.hidden ? b.textContent : null;
+      });
+      out.display_requests = await page.evaluate(() => window.hostEvents.filter((e) => e.startsWith("display")));
+    }
     out.violations = await violations(page, logged);
     out.host_events = await page.evaluate(() => window.hostEvents);
   } catch (error) {

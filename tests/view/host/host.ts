@@ -50,7 +50,10 @@ window.startPlayer = async ({ html, csp, approved, theme }) => {
   bridge.onsizechange = ({ height }) => {
     if (height) iframe.style.height = `${Math.ceil(height)}px`;
   };
-  bridge.onrequestdisplaymode = async ({ mode }) => ({ mode });
+  bridge.onrequestdisplaymode = async ({ mode }) => {
+    window.hostEvents.push(`display ${mode}`);
+    return { mode };
+  };
   bridge.onloggingmessage = (p) => window.hostEvents.push(`log ${JSON.stringify(p)}`);
   const ready = new Promise<void>((done) => {
     bridge!.oninitialized = () => done();
