@@ -12,8 +12,9 @@ from viewkit import COMMITTED, rebuild_player
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="needs node and npm")
 def test_committed_player_matches_a_rebuild_from_pinned_sources(tmp_path: Path) -> None:
-    """npm ci of view/package-lock.json + node build.mjs gives the committed file, byte for
-    byte (rebuild with `cd view && npm ci && node build.mjs` after changing view/src)."""
+    """npm ci of view/package-lock.json, a strict tsc check, then node build.mjs gives the
+    committed file, byte for byte (after changing view/src: `cd view && npm ci && node
+    build.mjs`)."""
     out = tmp_path / "player.html"
     ok, detail = rebuild_player(out)
     assert ok, detail

@@ -41,7 +41,7 @@ def install(name: str, sources: Path) -> tuple[Path | None, str]:
 
 
 def rebuild_player(out: Path) -> tuple[bool, str]:
-    """Build the player from ``view/`` with the pinned tree, into ``out``."""
+    """Type-check (strict, pinned tsc) and build the player from ``view/`` into ``out``."""
     import subprocess
 
     folder, detail = install("player", VIEW_SOURCES)
@@ -50,13 +50,16 @@ def rebuild_player(out: Path) -> tuple[bool, str]:
     work = folder / "work"
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(VIEW_SOURCES / "src", work / "src")
-    shutil.copy2(VIEW_SOURCES / "build.mjs", work / "build.mjs")
+    for name in ("build.mjs", "tsconfig.json"):
+        shutil.copy2(VIEW_SOURCES / name, work / name)
     link = work / "node_modules"
     link.symlink_to(folder / "node_modules", target_is_directory=True)
-    proc = subprocess.run(
-        ["node", "build.mjs", str(out)], cwd=work, capture_output=True, text=True, timeout=300
-    )
-    return proc.returncode == 0, (proc.stdout + proc.stderr)[-2000:]
+    for command in (["node", "node_modules/typescript/bin/tsc", "-p", "."],
+                    ["node", "build.mjs", str(out)]):  # fmt: skip
+        proc = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=300)
+        if proc.returncode != 0:
+            return False, (proc.stdout + proc.stderr)[-2000:]
+    return True, ""
 
 
 if __name__ == "__main__":  # dev.py test: install both trees, say what failed
