@@ -21,22 +21,13 @@ from phaseo_mcp.jobs.journal_faults import journal_warning
 from phaseo_mcp.jobs.leftovers import sweep_stale
 from phaseo_mcp.jobs.owner import Owner
 from phaseo_mcp.os_errors import os_failure
-from phaseo_mcp.server.app import AppState
-from phaseo_mcp.server.operations import gateway_for, journal_status
-from phaseo_mcp.server.results import (
-    DownloadResult,
-    SavedFileInfo,
-    failure,
-    guidance_for,
-    success,
-)
+from phaseo_mcp.server.request import gateway_for, look_up
+from phaseo_mcp.server.result_models import DownloadResult, SavedFileInfo
+from phaseo_mcp.server.results import failure, guidance_for, success
+from phaseo_mcp.server.state import AppState
 from phaseo_mcp.server.texts import summarize_download
 
 log = logging.getLogger(__name__)
-
-
-def _url_call(video_id: str) -> dict[str, object]:
-    return {"tool": "download_video", "arguments": {"video_id": video_id, "mode": "url"}}
 
 
 def owner_folder(output_dir: Path, owner: Owner) -> Path:
@@ -92,8 +83,7 @@ async def download(
     if root is not None and root not in state.swept_output_dirs:
         state.swept_output_dirs.add(root)
         await anyio.to_thread.run_sync(sweep_stale, root)
-    job = Job.from_api(await gateway.get(video_id))
-    warning = await journal_status(state, owner, job)
+    job, warning = await look_up(state, gateway, owner, video_id)
     if job.status != "completed":
         if job.terminal:  # failed, cancelled or expired: there will never be a video
             return failure(

@@ -8,15 +8,20 @@ event) instead of a torn connection. Calls arriving meanwhile get 503 and ``Retr
 from __future__ import annotations
 
 import json
+import logging
+import socket
 from typing import Any
 
-import anyio
+import uvicorn
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
 from mcp.types import CONNECTION_CLOSED
+from sse_starlette.sse import AppStatus
+from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from phaseo_mcp.server.stopping import STOPPED_MESSAGE, RunningCalls
+from phaseo_mcp.server.stopping import STOPPED_MESSAGE, CallSet, RunningCalls
 
+log = logging.getLogger(__name__)
 # SIGTERM: running calls may finish for DRAIN_SECONDS, the rest are stopped and their clients
 # told within WRAP_UP_SECONDS; uvicorn's own graceful period is only a backstop after that.
 DRAIN_SECONDS = 5.0
@@ -24,11 +29,12 @@ WRAP_UP_SECONDS = 1.0
 
 
 class Drain:
-    """The MCP calls in flight, so a shutdown can wait for them and then stop the rest."""
+    """The MCP requests in flight over HTTP, so a shutdown can wait for them and then stop
+    the rest; ``tool_calls`` are the same server's running tool calls."""
 
     def __init__(self, tool_calls: RunningCalls | None = None) -> None:
         self.closing = False
-        self.calls: set[anyio.CancelScope] = set()
+        self.requests: CallSet[None] = CallSet()
         self.tool_calls = tool_calls or RunningCalls()
 
     async def close(self, grace: float) -> int:
@@ -37,20 +43,13 @@ class Drain:
         Tool calls still running are stopped first, so each answers with a tool result that
         says what to call next; only requests that still hang after that are cut here."""
         self.closing = True
-        with anyio.move_on_after(grace):
-            while self.calls:  # noqa: ASYNC110 - polls a set other tasks change
-                await anyio.sleep(0.05)
-        stopped = len(self.calls)
+        await self.requests.wait_empty(grace)
+        stopped = len(self.requests)
         if stopped:
             await self.tool_calls.stop(WRAP_UP_SECONDS)
-            with anyio.move_on_after(WRAP_UP_SECONDS):
-                while self.calls:  # noqa: ASYNC110
-                    await anyio.sleep(0.01)
-        for call in list(self.calls):
-            call.cancel()
-        with anyio.move_on_after(WRAP_UP_SECONDS):
-            while self.calls:  # noqa: ASYNC110
-                await anyio.sleep(0.01)
+            await self.requests.wait_empty(WRAP_UP_SECONDS)
+        self.requests.cancel_all()
+        await self.requests.wait_empty(WRAP_UP_SECONDS)
         return stopped
 
 
@@ -86,12 +85,8 @@ class DrainMiddleware:
                 sent["done"] = True
             await send(message)
 
-        with anyio.CancelScope() as call:
-            self.drain.calls.add(call)
-            try:
-                await self.app(scope, tee, watch)
-            finally:
-                self.drain.calls.discard(call)
+        with self.drain.requests.track(None) as call:
+            await self.app(scope, tee, watch)
         if call.cancel_called and not sent["done"]:
             errors = _stopped(_request_ids(bytes(body))) if scope["method"] == "POST" else []
             if not sent["started"]:
@@ -138,3 +133,36 @@ async def _send_json(
         }
     )
     await send({"type": "http.response.body", "body": data, "more_body": False})
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, with :class:`Drain` between "stop accepting" and uvicorn's own shutdown."""
+
+    def __init__(self, config: uvicorn.Config, drain: Drain) -> None:
+        super().__init__(config)
+        self.drain = drain
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()  # idle keep-alive connections close now, busy ones after
+        stopped = await self.drain.close(DRAIN_SECONDS)
+        if stopped:
+            log.warning(
+                "shutdown: stopped %d call(s) still running after %.0f s; their clients were "
+                "told to call again",
+                stopped,
+                DRAIN_SECONDS,
+            )
+        await super().shutdown(sockets)
+
+
+def draining_server(app: Starlette, config: uvicorn.Config) -> DrainingServer:
+    """The uvicorn server for an app whose ``state.drain`` (see ``build_http_app``) tracks its
+    MCP requests."""
+    # sse-starlette (under the SDK) ends every SSE stream the moment uvicorn sees SIGTERM,
+    # which tears in-flight calls mid-answer. Drain does that job, gracefully, instead.
+    AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
+    drain = getattr(app.state, "drain", None)
+    return DrainingServer(config, drain if isinstance(drain, Drain) else Drain())

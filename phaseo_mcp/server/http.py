@@ -17,7 +17,6 @@ import hmac
 import ipaddress
 import logging
 import os
-import socket
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -38,7 +37,7 @@ from phaseo_mcp.config import (
 from phaseo_mcp.errors import ConfigError
 from phaseo_mcp.logs import hide_path_in_results, register_secret
 from phaseo_mcp.server.app import build_server
-from phaseo_mcp.server.drain import DRAIN_SECONDS, Drain, DrainMiddleware
+from phaseo_mcp.server.drain import Drain, DrainingServer, DrainMiddleware, draining_server
 from phaseo_mcp.server.session_caps import cap_sessions
 from phaseo_mcp.server.stopping import RunningCalls
 
@@ -228,38 +227,9 @@ def uvicorn_config(app: Starlette, options: HttpOptions) -> uvicorn.Config:
     )
 
 
-class DrainingServer(uvicorn.Server):
-    """uvicorn, with :class:`Drain` between "stop accepting" and uvicorn's own shutdown."""
-
-    def __init__(self, config: uvicorn.Config, drain: Drain) -> None:
-        super().__init__(config)
-        self.drain = drain
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        for server in self.servers:
-            server.close()
-        for connection in list(self.server_state.connections):
-            connection.shutdown()  # idle keep-alive connections close now, busy ones after
-        stopped = await self.drain.close(DRAIN_SECONDS)
-        if stopped:
-            log.warning(
-                "shutdown: stopped %d call(s) still running after %.0f s; their clients were "
-                "told to call again",
-                stopped,
-                DRAIN_SECONDS,
-            )
-        await super().shutdown(sockets)
-
-
 def http_server(app: Starlette, options: HttpOptions) -> DrainingServer:
     """The uvicorn server for an app made by :func:`build_http_app`."""
-    from sse_starlette.sse import AppStatus
-
-    # sse-starlette (under the SDK) ends every SSE stream the moment uvicorn sees SIGTERM,
-    # which tears in-flight calls mid-answer. Drain does that job, gracefully, instead.
-    AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
-    drain = getattr(app.state, "drain", None)
-    return DrainingServer(uvicorn_config(app, options), drain if drain is not None else Drain())
+    return draining_server(app, uvicorn_config(app, options))
 
 
 def run_http(settings: Settings, args: argparse.Namespace) -> int:

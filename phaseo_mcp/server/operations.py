@@ -13,9 +13,6 @@ import anyio
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
-from phaseo_mcp.errors import InputError
-from phaseo_mcp.gateway.client import GatewayClient
-from phaseo_mcp.gateway.errors import HEADER_KEY_HELP, KEY_HELP
 from phaseo_mcp.gateway.models import (
     CreateVideoRequest,
     Job,
@@ -23,113 +20,22 @@ from phaseo_mcp.gateway.models import (
     check_video_id,
 )
 from phaseo_mcp.jobs.catalog import check_request, estimate_cost, summarize
+from phaseo_mcp.jobs.cost import check_cost_ceiling
 from phaseo_mcp.jobs.create import create_job
 from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.journal_faults import journal_warning
-from phaseo_mcp.jobs.owner import Owner
 from phaseo_mcp.jobs.wait import wait_for_job
 from phaseo_mcp.logs import register_caller_secret
-from phaseo_mcp.server.app import AppState, state_of
 from phaseo_mcp.server.disconnect import stop_if_client_leaves
-from phaseo_mcp.server.owner import caller_key, owner_for
-from phaseo_mcp.server.results import (
-    DeleteResult,
-    Guidance,
-    ModelsResult,
-    NextCall,
-    failure,
-    success,
-    video_result,
-)
+from phaseo_mcp.server.request import gateway_for, journal_status, look_up
+from phaseo_mcp.server.result_models import DeleteResult, Guidance, ModelsResult, NextCall
+from phaseo_mcp.server.results import failure, success, video_result
 from phaseo_mcp.server.texts import summarize_models, summarize_video
 
 log = logging.getLogger(__name__)
 
 
-def gateway_for(ctx: Context) -> tuple[AppState, GatewayClient, Owner]:
-    """The shared state, a gateway client with the caller's key, and the caller's owner."""
-    state = state_of(ctx)
-    settings = state.settings
-    key = caller_key(ctx, settings)
-    if settings.multi_user:
-        register_caller_secret(key)  # the caller's own: redacted in this call's output only
-    gateway = GatewayClient(
-        state.http,
-        base_url=settings.base_url,
-        api_key=key,
-        policy=settings.retry,
-        clock=state.clock,
-        key_help=HEADER_KEY_HELP if settings.multi_user else KEY_HELP,
-    )
-    return state, gateway, owner_for(settings, key)
-
-
-async def journal_status(state: AppState, owner: Owner, job: Job) -> str | None:
-    """Record what the gateway said about a job; a warning for the result when the journal
-    could not (the caller still answers with the gateway's data)."""
-    journal = await state.journal()
-    if journal is None:
-        return journal_warning(f"it is unavailable: {state.journal_error}")
-    snapshot = (job.status, job.cost_usd, job.failure_message)
-    key = (owner.id, job.video_id)
-    if state.recorded.get(key) == snapshot:
-        return None  # an unchanged poll: nothing to write
-    row_id = state.unrecorded_creates.get(key)
-    try:
-        if row_id is not None:  # the create's own answer was never recorded: do it now
-            await anyio.to_thread.run_sync(
-                lambda: journal.mark_created(
-                    row_id, video_id=job.video_id, status=job.status, cost_usd=job.cost_usd
-                )
-            )
-            state.unrecorded_creates.pop(key)
-        await anyio.to_thread.run_sync(
-            lambda: journal.record_status(
-                owner.key_fp,
-                job.video_id,
-                status=job.status,
-                cost_usd=job.cost_usd,
-                error=job.failure_message,
-                owner=owner.id,
-            )
-        )
-    except JournalError as exc:
-        log.warning("journal write failed for %s: %s", job.video_id, exc.message)
-        return journal_warning(exc.message)
-    state.recorded.put(key, snapshot)  # only now: a failed write is tried again next time
-    return None
-
-
 # ------------------------------------------------------------------ create / status / wait
-
-
-def _check_cost_ceiling(
-    ceiling: float | None, estimate: float | None, model: str, unpriced: str | None
-) -> None:
-    """Refuse, before anything is sent, a create above PHASEO_MAX_COST_USD or that cannot be
-    priced while the limit is set (``unpriced``: why there is no catalogue to price it)."""
-    if ceiling is None:
-        return
-    if estimate is None:
-        why = unpriced or f"the catalogue gives no price for {model}"
-        message = (
-            f"PHASEO_MAX_COST_USD limits a video to ${ceiling:.2f}, but this one's cost cannot "
-            f"be estimated ({why}). Nothing was sent: pick a model that list_video_models "
-            "shows with a price, try again later, or ask the user to unset the limit."
-        )
-    elif estimate > ceiling:
-        message = (
-            f"This video is estimated at ${estimate:.2f}, above the PHASEO_MAX_COST_USD limit "
-            f"of ${ceiling:.2f}. Nothing was sent: choose a shorter duration, fewer samples or "
-            "a cheaper model, or ask the user to raise the limit."
-        )
-    else:
-        return
-    raise InputError(
-        message,
-        failure_kind="over_budget",
-        next_call={"tool": "list_video_models", "arguments": {}},
-    )
 
 
 async def create(ctx: Context, req: CreateVideoRequest, *, allow_duplicate: bool) -> CallToolResult:
@@ -146,7 +52,7 @@ async def create(ctx: Context, req: CreateVideoRequest, *, allow_duplicate: bool
         cap = check_request(req, catalogue)
         estimate = estimate_cost(req, cap)
     unpriced = f"the catalogue could not be fetched: {why}" if catalogue is None else None
-    _check_cost_ceiling(state.settings.max_cost_usd, estimate, req.model, unpriced)
+    check_cost_ceiling(state.settings.max_cost_usd, estimate, req.model, unpriced)
     outcome = await create_job(
         gateway,
         journal,
@@ -207,9 +113,7 @@ async def create(ctx: Context, req: CreateVideoRequest, *, allow_duplicate: bool
 
 async def status(ctx: Context, video_id: str) -> CallToolResult:
     check_video_id(video_id)
-    state, gateway, owner = gateway_for(ctx)
-    job = Job.from_api(await gateway.get(video_id))
-    warning = await journal_status(state, owner, job)
+    job, warning = await look_up(*gateway_for(ctx), video_id)
     result = video_result(job, warning=warning)
     return success(result, summarize_video(result))
 

@@ -6,7 +6,7 @@ hands it the create result (``video_id``). The view then calls ``player_update``
 ``["app"]``: never listed to the model) at the job's own pace. Each call makes at most one
 gateway read, and none when the last read of that job is younger than its
 ``poll_after_seconds``: the last known state answers instead. Hosts without Apps never see
-the view, the tool, or ``_meta.ui`` (``app_only.py`` removes them).
+the view, the tool, or ``_meta.ui`` (``middleware/app_only.py`` removes them).
 
 (No ``from __future__ import annotations`` here: the SDK evaluates the tool's signature.)
 """
@@ -29,7 +29,7 @@ from phaseo_mcp.gateway.models import Job, check_video_id
 from phaseo_mcp.jobs import paths
 from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.owner import Owner
-from phaseo_mcp.server.app import AppState
+from phaseo_mcp.server.guarded import guarded
 from phaseo_mcp.server.player_source import (
     CHUNK_BYTES,
     PLAYER_URI,
@@ -38,7 +38,8 @@ from phaseo_mcp.server.player_source import (
     media_origins,
     read_chunk,
 )
-from phaseo_mcp.server.tools import VideoId, guarded
+from phaseo_mcp.server.state import AppState
+from phaseo_mcp.server.tools import VideoId
 
 UPDATE_TOOL = "player_update"
 
@@ -55,7 +56,7 @@ def player_html() -> str:
 
 async def _latest(ctx: Context, video_id: str, fresh: bool) -> tuple[AppState, Owner, Job]:
     """The job as last read, or read now (one request) when that read is due."""
-    from phaseo_mcp.server.operations import gateway_for, journal_status
+    from phaseo_mcp.server.request import gateway_for, journal_status
 
     state, gateway, owner = gateway_for(ctx)
     key = (owner.id, video_id)

@@ -12,7 +12,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from phaseo_mcp.errors import InputError, PhaseoError
-from phaseo_mcp.gateway.models import Job, check_video_id
+from phaseo_mcp.gateway.models import check_video_id
 from phaseo_mcp.server.results import video_result
 
 
@@ -25,15 +25,16 @@ def register_resources(server: MCPServer) -> None:
         mime_type="application/json",
     )
     async def video_status(video_id: str, ctx: Context) -> str:
-        from phaseo_mcp.server.operations import gateway_for
+        # Imported on first read, as the tools import theirs: httpx and the jobs layer
+        # cost start-up (spawn -> tools/list) about 0.1 s otherwise (python -X importtime).
+        from phaseo_mcp.server.request import gateway_for, look_up
 
         try:
             check_video_id(video_id)
         except InputError as exc:
             raise ResourceNotFoundError(f"No video {video_id!r}: {exc.message}") from None
         try:
-            _, gateway, _ = gateway_for(ctx)
-            job = Job.from_api(await gateway.get(video_id))
+            job, _ = await look_up(*gateway_for(ctx), video_id)
         except PhaseoError as exc:
             if exc.failure_kind == "not_found":
                 raise ResourceNotFoundError(exc.message) from None

@@ -22,6 +22,8 @@ from mcp.server.stdio import stdio_server
 
 from phaseo_mcp.config import Settings
 from phaseo_mcp.logs import configure_logging
+from phaseo_mcp.server.app import build_server
+from phaseo_mcp.server.sdk_seam import lowlevel_server
 from phaseo_mcp.server.stdio_guard import GuardedLines
 from phaseo_mcp.server.stdio_pipes import PipeWriter, pipe_stdio
 from phaseo_mcp.server.stopping import RunningCalls
@@ -56,20 +58,17 @@ async def _answer_running_calls(running: RunningCalls, out: PipeWriter | None) -
     """Stop the tool calls in progress; each answers that the server stopped it and what to
     call next. Returns once those answers are on the wire (or after a bounded wait)."""
     if out is not None:
-        out.awaiting.update(running.request_ids())
+        out.expect(running.request_ids())
     stopped = await running.stop(STOP_CALLS_SECONDS)
-    with anyio.move_on_after(WRITE_ANSWERS_SECONDS):
-        if out is None:  # threaded fallback: no way to watch the writes, give them a moment
-            await anyio.sleep(0.2 if stopped else 0)
-            return
-        while out.awaiting:  # noqa: ASYNC110 - the stdout writer task empties it
-            await anyio.sleep(0.01)
-        await out.flush()
+    if out is not None:
+        await out.wait_answers(WRITE_ANSWERS_SECONDS)
+    elif stopped:  # threaded fallback: no way to watch the writes, give them a moment
+        await anyio.sleep(0.2)
 
 
 async def _serve_stdio(server: MCPServer, wire: list[PipeWriter]) -> None:
     """Serve until stdin ends; the pipe writer (when stdio is a pair of pipes) goes in ``wire``."""
-    lowlevel = server._lowlevel_server  # what MCPServer.run_stdio_async runs, with our streams
+    lowlevel = lowlevel_server(server)  # what MCPServer.run_stdio_async runs, with our streams
     options = lowlevel.create_initialization_options()
     async with contextlib.AsyncExitStack() as stack:
         try:
@@ -91,8 +90,6 @@ async def _serve_stdio(server: MCPServer, wire: list[PipeWriter]) -> None:
 
 
 async def _stdio(settings: Settings) -> None:
-    from phaseo_mcp.server.app import build_server
-
     running = RunningCalls()
     server = build_server(settings, running=running)
     stopped_by: list[int] = []
@@ -131,7 +128,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
             log.error("%s only apply to --transport http", ", ".join(http_only))
             return 2
     if getattr(args, "transport", "stdio") == "http":
-        from phaseo_mcp.server.http import run_http
+        from phaseo_mcp.server.http import run_http  # uvicorn: not loaded for stdio
 
         return run_http(settings, args)
     anyio.run(_stdio, settings)

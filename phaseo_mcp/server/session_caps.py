@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from phaseo_mcp.jobs.owner import key_owner
 from phaseo_mcp.server.owner import API_KEY_HEADER
+from phaseo_mcp.server.sdk_seam import session_is_open
 
 SESSION_HEADER = b"mcp-session-id"
 PRUNE_AT = 1024  # callers tracked before ended ones are swept
@@ -161,9 +162,7 @@ def cap_sessions(
     idle_seconds: float | None,
 ) -> None:
     """Put the per-caller cap in front of ``manager``'s endpoint."""
-    # The SDK keeps its open sessions in a private map (no public accessor in mcp 2.3);
-    # tests/http/test_http_sessions.py fails if that ever changes.
-    caps = SessionCaps(limit, lambda sid: sid in getattr(manager, "_server_instances", {}))
+    caps = SessionCaps(limit, lambda sid: session_is_open(manager, sid))
     app.add_middleware(
         SessionCapMiddleware,
         caps=caps,

@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+
+import anyio
 
 from phaseo_mcp.server.stdio_guard import OversizedLine
 
@@ -64,11 +66,23 @@ class PipeWriter:
     """``await stdout.write(text); await stdout.flush()`` over an asyncio StreamWriter.
 
     While ``awaiting`` holds request ids (a shutdown waiting for the answers of the calls it
-    stopped), each line written is checked for the answer to one of them."""
+    stopped, see :meth:`expect`), each line written is checked for the answer to one of them."""
 
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self._writer = writer
         self.awaiting: set[str] = set()
+        self._answered = anyio.Event()
+
+    def expect(self, request_ids: Iterable[str]) -> None:
+        """Watch for the answers to these requests (see :meth:`wait_answers`)."""
+        self.awaiting.update(request_ids)
+
+    async def wait_answers(self, seconds: float) -> None:
+        """Wait (at most ``seconds``) until every expected answer is written and flushed."""
+        with anyio.move_on_after(seconds):
+            if self.awaiting:
+                await self._answered.wait()
+            await self.flush()
 
     async def write(self, text: str) -> None:
         self._writer.write(text.encode("utf-8"))
@@ -82,6 +96,8 @@ class PipeWriter:
             return
         if isinstance(message, dict) and ("result" in message or "error" in message):
             self.awaiting.discard(str(message.get("id")))
+            if not self.awaiting:
+                self._answered.set()
 
     async def flush(self) -> None:
         await self._writer.drain()

@@ -1,16 +1,16 @@
 """Stopping with an answer: on SIGTERM, each running tool call ends with a result that says
 the server stopped it and what to call next, instead of a broken connection.
 
-Tool calls register here (``guarded`` in tools.py does it); the stdio runner stops them and
-waits for their answers to be written before the process exits. Over HTTP the same message
-is sent by the transport's own drain (server/http.py).
+Tool calls register here (``guarded`` in tools.py does it), over either transport. The stdio
+runner (run.py) stops them and waits for their answers to be written before the process
+exits; over HTTP the drain (drain.py) first lets them finish for a while, then stops them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Generic, TypeVar
 
 import anyio
 from mcp.types import CallToolResult
@@ -22,37 +22,70 @@ STOPPED_MESSAGE = (
     "again: wait_for_video, get_video_status, download_video and list_videos are safe to "
     "repeat. After an interrupted create_video call list_videos first, not create_video."
 )
+Info = TypeVar("Info")
 
 
-class RunningCalls:
-    """The tool calls in progress in this process, each in a cancel scope of its own."""
+class CallSet(Generic[Info]):
+    """Calls in progress, each in a cancel scope of its own, with what is known of each;
+    one can wait for the set to empty (woken by the last call leaving, not by polling)."""
 
     def __init__(self) -> None:
-        self.closing = False
-        self._calls: dict[anyio.CancelScope, str | None] = {}
+        self._calls: dict[anyio.CancelScope, Info] = {}
+        self._emptied: anyio.Event | None = None
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def infos(self) -> list[Info]:
+        return list(self._calls.values())
 
     @contextmanager
-    def track(self, request_id: str | None) -> Iterator[anyio.CancelScope]:
+    def track(self, info: Info) -> Iterator[anyio.CancelScope]:
         with anyio.CancelScope() as scope:
-            self._calls[scope] = request_id
+            if self._emptied is None or self._emptied.is_set():
+                self._emptied = anyio.Event()  # set again when the set next empties
+            self._calls[scope] = info
             try:
                 yield scope
             finally:
                 del self._calls[scope]
+                if not self._calls and self._emptied is not None:
+                    self._emptied.set()
+
+    def cancel_all(self) -> int:
+        """Cancel every call in the set; how many there were."""
+        for scope in list(self._calls):
+            scope.cancel()
+        return len(self._calls)
+
+    async def wait_empty(self, seconds: float) -> bool:
+        """Wait (at most ``seconds``) until no call is left; whether none is."""
+        with anyio.move_on_after(seconds):
+            while self._calls and self._emptied is not None:
+                await self._emptied.wait()
+        return not self._calls
+
+
+class RunningCalls:
+    """The tool calls in progress in this process (over stdio or HTTP), so a shutdown can
+    stop them: each then answers that the server stopped it and what to call next."""
+
+    def __init__(self) -> None:
+        self.closing = False
+        self.calls: CallSet[str | None] = CallSet()
+
+    def track(self, request_id: str | None) -> AbstractContextManager[anyio.CancelScope]:
+        return self.calls.track(request_id)
 
     def request_ids(self) -> list[str]:
-        return [rid for rid in self._calls.values() if rid is not None]
+        return [rid for rid in self.calls.infos() if rid is not None]
 
     async def stop(self, wait_seconds: float) -> int:
         """Refuse new calls, stop the running ones and wait (at most ``wait_seconds``) for
         their clean-up; returns how many were stopped."""
         self.closing = True
-        stopped = len(self._calls)
-        for scope in list(self._calls):
-            scope.cancel()
-        with anyio.move_on_after(wait_seconds):
-            while self._calls:  # noqa: ASYNC110 - polls a set other tasks change
-                await anyio.sleep(0.01)
+        stopped = self.calls.cancel_all()
+        await self.calls.wait_empty(wait_seconds)
         return stopped
 
 

@@ -11,7 +11,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from phaseo_mcp.server.results import (
+    from phaseo_mcp.server.result_models import (
         DownloadResult,
         ListResult,
         ModelsResult,

@@ -7,25 +7,26 @@ start-up (spawn → tools/list).
 Descriptions are what the model reads: when to call, what comes back, what next.
 """
 
-import functools
 import inspect
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal, ParamSpec, cast
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, cast
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import Field, ValidationError, WithJsonSchema
+from pydantic import Field, WithJsonSchema
 from pydantic.fields import FieldInfo
 
 from phaseo_mcp.config import (
+    DEFAULT_DUPLICATE_WINDOW_SECONDS,
     DEFAULT_WAIT_TIMEOUT_SECONDS,
     MAX_URL_TTL_SECONDS,
     MAX_WAIT_TIMEOUT_SECONDS,
     MIN_URL_TTL_SECONDS,
     MIN_WAIT_TIMEOUT_SECONDS,
 )
-from phaseo_mcp.errors import PhaseoError
 from phaseo_mcp.gateway.models import (
+    MAX_REFERENCES,
     CreateVideoRequest,
     InputReference,
     OutputConfig,
@@ -33,22 +34,17 @@ from phaseo_mcp.gateway.models import (
     VideoStatus,
     Webhook,
 )
-from phaseo_mcp.os_errors import os_failure
-from phaseo_mcp.server.app import state_of
+from phaseo_mcp.server.guarded import guarded
 from phaseo_mcp.server.player_source import PLAYER_META
-from phaseo_mcp.server.results import (
+from phaseo_mcp.server.result_models import (
     DeleteResult,
     DownloadResult,
     ListResult,
     ModelsResult,
     VideoResult,
-    describe_validation,
-    failure,
-    from_exception,
 )
-from phaseo_mcp.server.stopping import stopped_result
 
-P = ParamSpec("P")
+DUPLICATE_WINDOW_MINUTES = f"{DEFAULT_DUPLICATE_WINDOW_SECONDS / 60:.0f}"
 VideoId = Annotated[
     str, Field(description="The video_id returned by create_video.", max_length=200)
 ]
@@ -61,50 +57,6 @@ def _api(name: str, description: str) -> Any:
     )
 
 
-def guarded(
-    fn: Callable[P, Awaitable[CallToolResult]],
-) -> Callable[P, Awaitable[CallToolResult]]:
-    """Every failure becomes an ``isError`` result that says what to do; never a traceback."""
-
-    @functools.wraps(fn)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> CallToolResult:
-        ctx = kwargs["ctx"]
-        assert isinstance(ctx, Context)
-        running = state_of(ctx).running
-
-        def stopped() -> CallToolResult:  # the call's own arguments, for its next_call
-            arguments = {k: v for k, v in kwargs.items() if k != "ctx" and v is not None}
-            return stopped_result(fn.__name__, arguments)
-
-        if running.closing:
-            return stopped()
-        with running.track(ctx.request_id):
-            try:
-                return await fn(*args, **kwargs)
-            except PhaseoError as exc:
-                video_id = kwargs.get("video_id")
-                return from_exception(exc, video_id=video_id if isinstance(video_id, str) else None)
-            except ValidationError as exc:
-                return failure(describe_validation(exc, "arguments"), kind="invalid_input")
-            except OSError as exc:  # one not worded where it happened: the table still says
-                arguments = {k: v for k, v in kwargs.items() if k != "ctx" and v is not None}
-                mapped = os_failure(
-                    exc,
-                    doing=fn.__name__,
-                    next_calls={
-                        "too_many_open_files": {"tool": fn.__name__, "arguments": arguments}
-                    },
-                )
-                video_id = kwargs.get("video_id")
-                return from_exception(
-                    mapped, video_id=video_id if isinstance(video_id, str) else None
-                )
-        return stopped()  # reached only when the server stopped the call
-
-    wrapper.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
-    return wrapper
-
-
 @guarded
 async def create_video(
     ctx: Context,
@@ -115,11 +67,13 @@ async def create_video(
     resolution: Annotated[str | None, _api("resolution", "e.g. 720p, 1080p.")] = None,
     aspect_ratio: Annotated[str | None, _api("aspect_ratio", "e.g. 16:9, 9:16, 1:1.")] = None,
     seed: Annotated[int | None, _api("seed", "For repeatable output.")] = None,
-    sample_count: Annotated[int | None, _api("sample_count", "Videos to make (1-4).")] = None,
+    sample_count: Annotated[int | None, _api("sample_count", "How many videos to make.")] = None,
     negative_prompt: Annotated[str | None, _api("negative_prompt", "What to avoid.")] = None,
     generate_audio: Annotated[bool | None, _api("generate_audio", "Add audio.")] = None,
     enhance_prompt: Annotated[bool | None, _api("enhance_prompt", "Let it rewrite.")] = None,
-    compression_quality: Annotated[int | None, _api("compression_quality", "0-100.")] = None,
+    compression_quality: Annotated[
+        int | None, _api("compression_quality", "Encoder quality setting.")
+    ] = None,
     person_generation: Annotated[
         str | None, _api("person_generation", "Provider policy value.")
     ] = None,
@@ -128,16 +82,18 @@ async def create_video(
         list[InputReference] | None,
         _api(
             "input_references",
-            "Up to 8 of {type:'image_url', role?:first_frame|last_frame|reference|source|mask, "
-            "image_url:{url:'https://…'}}; R6: {type:'video_url'|'audio_url', media_url:{url}}.",
+            "Each {type:'image_url', role?:first_frame|last_frame|reference|source|mask, "
+            "image_url:{url:'https://…'}} or {type:'video_url'|'audio_url', media_url:{url}}.",
         ),
-        WithJsonSchema({"type": ["array", "null"], "items": {"type": "object"}, "maxItems": 8}),
+        WithJsonSchema(
+            {"type": ["array", "null"], "items": {"type": "object"}, "maxItems": MAX_REFERENCES}
+        ),
     ] = None,
     input_video_duration: Annotated[
-        float | None, _api("input_video_duration", "R6: seconds of a video_url reference.")
+        float | None, _api("input_video_duration", "Seconds of the video_url reference.")
     ] = None,
     input_audio_duration: Annotated[
-        float | None, _api("input_audio_duration", "R6: seconds (2-20) of the audio_url.")
+        float | None, _api("input_audio_duration", "Seconds of the audio_url reference.")
     ] = None,
     provider_params: Annotated[
         dict[str, Any] | None, _api("provider_params", "Provider-specific extras.")
@@ -149,7 +105,7 @@ async def create_video(
     ] = None,
     webhook: Annotated[
         Webhook | None,
-        _api("webhook", "{url:'https://…', secret?, events?} or (R6) {endpoint_id, events?}."),
+        _api("webhook", "{url:'https://…', secret?, events?} or {endpoint_id, events?}."),
         WithJsonSchema({"type": ["object", "null"]}),
     ] = None,
     provider: Annotated[
@@ -158,13 +114,17 @@ async def create_video(
         WithJsonSchema({"type": ["object", "null"]}),
     ] = None,
     allow_duplicate: Annotated[
-        bool, Field(description="Create even if an identical job was made in the last 10 min.")
+        bool,
+        Field(
+            description="Create even if an identical job was made in the last "
+            f"{DUPLICATE_WINDOW_MINUTES} min."
+        ),
     ] = False,
 ) -> Annotated[CallToolResult, VideoResult]:
     """Start a PAID video job; returns at once with video_id and estimated_cost_usd.
 
     Each call costs money: one call per video the user asked for, with a model and values
-    from list_video_models. An identical request within 10 min is refused with the earlier
+    from list_video_models. An identical request within {window} min is refused with the earlier
     job (allow_duplicate=true only if the user wants another copy). Next: wait_for_video.
     After "outcome unknown", call list_videos; never create again."""
     fields = {k: v for k, v in locals().items() if k in CreateVideoRequest.model_fields}
@@ -195,7 +155,7 @@ async def wait_for_video(
         Field(
             ge=MIN_WAIT_TIMEOUT_SECONDS,
             le=MAX_WAIT_TIMEOUT_SECONDS,
-            description="Longest wait in this call, 1-600 s (default 50 fits client limits).",
+            description="Seconds to wait in this call; the default fits client limits.",
         ),
     ] = DEFAULT_WAIT_TIMEOUT_SECONDS,
 ) -> Annotated[CallToolResult, VideoResult]:
@@ -319,13 +279,19 @@ TOOLS: list[tuple[Callable[..., Any], str, ToolAnnotations]] = [
 ]
 
 
-def register_tools(server: MCPServer) -> None:
-    for fn, title, hints in TOOLS:
-        server.add_tool(
+def build_tools() -> list[Tool]:
+    """The tools, built once: the server serves them and the middleware checks their
+    arguments (``MCPServer(tools=..., middleware=...)``)."""
+    return [
+        Tool.from_function(
             fn,
             name=fn.__name__,
             title=title,
-            description=inspect.cleandoc(cast(str, fn.__doc__)),
+            description=inspect.cleandoc(cast(str, fn.__doc__)).format(
+                window=DUPLICATE_WINDOW_MINUTES
+            ),
             annotations=hints,
             meta=PLAYER_META if fn is create_video else None,
         )
+        for fn, title, hints in TOOLS
+    ]

@@ -16,7 +16,7 @@ from mcp.types import CONNECTION_CLOSED, CallToolResult
 
 from phaseo_mcp.config import Settings
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
-from phaseo_mcp.server import http as http_module
+from phaseo_mcp.server import drain as drain_module
 from phaseo_mcp.server.http import HttpOptions, build_http_app
 from phaseo_mcp.server.stopping import STOPPED_MESSAGE
 
@@ -57,7 +57,7 @@ async def test_shutdown_stops_a_long_wait_with_a_result_that_says_call_again(
 ) -> None:
     """A wait still running after the drain period is stopped with a tool result that says
     to call it again."""
-    monkeypatch.setattr(http_module, "DRAIN_SECONDS", 0.3)
+    monkeypatch.setattr(drain_module, "DRAIN_SECONDS", 0.3)
     emulator.plan_next_job(JobPlan(seconds=1e6))
     settings: Settings = make_settings(emulator.base_url, output_dir, state_dir, time_scale=1.0)
     caught: list[BaseException] = []
