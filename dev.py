@@ -1,7 +1,8 @@
 """The project's two commands, runnable on a fresh machine with only Python >= 3.11, pip and git.
 
     python3 dev.py demo   # set up .venv and run the demo against the built-in emulator
-    python3 dev.py test   # set up .venv (+ system tools the tests use) and run ruff, mypy, pytest
+    python3 dev.py test   # set up .venv (+ system tools the tests use), run ruff, mypy,
+                          # lint-imports (the layer contracts in pyproject.toml) and pytest
 
 Everything is installed into ./.venv and ./.cache; nothing else in the tree is written.
 """
@@ -168,6 +169,7 @@ def test(pytest_args: list[str]) -> int:
         [BIN / "ruff", "check", "."],
         [BIN / "ruff", "format", "--check", "."],
         [BIN / "mypy"],
+        [BIN / "lint-imports", "--cache-dir", CACHE / "import-linter"],
     ):
         if run(*step, check=False, cwd=ROOT, env=env) != 0:
             return 1

@@ -5,8 +5,10 @@ Every default and limit the server uses lives here as a ``DEFAULT_*`` / ``MAX_*`
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -35,6 +37,9 @@ MAX_UPSTREAM_CONNECTIONS = 100
 # httpcore checks every idle pooled connection on every request (a syscall each): a small
 # idle pool keeps a poll cheap under many concurrent waits (bench/: ~28 % of server CPU).
 MAX_IDLE_UPSTREAM_CONNECTIONS = 8
+# `phaseo-mcp doctor`'s one request: short, so a silent gateway does not hang the doctor.
+PROBE_CONNECT_TIMEOUT_SECONDS = 5.0
+PROBE_READ_TIMEOUT_SECONDS = 10.0
 # HTTP: bytes each owner may keep in its output folder with --server-files (0 = unlimited),
 # open sessions per caller, and how long a session may sit idle (the SDK's default is 30 min).
 DEFAULT_SERVER_FILES_QUOTA_BYTES = 10 * 1024**3
@@ -58,7 +63,34 @@ class RetryPolicy(BaseModel):
     zero_waits: bool = False  # testing switch: retry at once, ignore Retry-After waits
 
 
+# Placeholders a client or marketplace left in place instead of a value.
+TEMPLATE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\$\{[^}]*\}?"), "${...}"),
+    (re.compile(r"%[A-Za-z_][A-Za-z0-9_]*%"), "%VAR%"),
+    (re.compile(r"\{\{.*?\}\}"), "{{...}}"),
+)
+
+
+def find_template(value: str) -> str | None:
+    """The kind of unsubstituted template in ``value`` (``"${...}"`` …), or None."""
+    for pattern, kind in TEMPLATE_PATTERNS:
+        if pattern.search(value):
+            return kind
+    return None
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address (an IPv6 literal may keep its brackets)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def default_output_dir() -> Path:
+    # Imported on use: ~20 ms (python -X importtime) that a server with both folders set skips.
     import platformdirs
 
     return Path(platformdirs.user_videos_dir()) / "phaseo"
@@ -152,11 +184,10 @@ class Settings(BaseModel):
     read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS
     default_download_mode: DownloadMode = "file"
     multi_user: bool = False
-    # Over HTTP: whether mode="file" is allowed at all (--server-files), the per-owner quota
-    # in bytes (0 = unlimited), and whether results may show this host's absolute paths.
+    # Over HTTP: whether mode="file" is allowed at all (--server-files), and the per-owner
+    # quota in bytes (0 = unlimited).
     server_files: bool = True
     server_files_quota_bytes: int = Field(0, ge=0)
-    show_server_paths: bool = True
     # Inline player: extra origins signed URLs may come from (a CDN), and the largest saved
     # video it plays from base64 (0 = never inline).
     media_origins: tuple[str, ...] = ()

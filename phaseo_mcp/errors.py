@@ -56,14 +56,12 @@ class PhaseoError(Exception):
         message: str,
         *,
         failure_kind: FailureKind | None = None,
-        details: dict[str, Any] | None = None,
         next_call: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         if failure_kind is not None:
             self.failure_kind = failure_kind
-        self.details = details or {}
         self.next_call = next_call
 
 
@@ -76,23 +74,7 @@ class InputError(PhaseoError):
 
 
 class GatewayError(PhaseoError):
-    """The gateway refused: ``status_code`` is the HTTP status, ``error``/``reason`` its codes."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status_code: int,
-        error: str | None = None,
-        reason: str | None = None,
-        failure_kind: FailureKind | None = None,
-        details: dict[str, Any] | None = None,
-        next_call: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message, failure_kind=failure_kind, details=details, next_call=next_call)
-        self.status_code = status_code
-        self.error = error
-        self.reason = reason
+    """The gateway answered with an HTTP error (``gateway/errors.py`` words it)."""
 
 
 class TransportError(PhaseoError):

@@ -9,6 +9,9 @@ import math
 from dataclasses import dataclass
 
 from phaseo_mcp.config import Settings
+from phaseo_mcp.jobs.journal import JournalError
+from phaseo_mcp.jobs.journal_faults import inspect_sqlite
+from phaseo_mcp.jobs.journal_open import open_journal
 
 
 @dataclass(frozen=True)
@@ -27,8 +30,6 @@ def run_journal_command(args: argparse.Namespace, settings: Settings) -> Answer:
 def check_journal(settings: Settings) -> Answer:
     """Status 0 when the journal is intact and writable (or not created yet), else 1."""
     if settings.journal_url:
-        from phaseo_mcp.jobs.journal import JournalError, open_journal
-
         try:
             open_journal(journal_url=settings.journal_url, state_dir=settings.state_dir).close()
         except JournalError as exc:
@@ -36,15 +37,11 @@ def check_journal(settings: Settings) -> Answer:
         return Answer(
             0, "OK: the PostgreSQL journal in PHASEO_JOURNAL_URL opens and has a known schema"
         )
-    from phaseo_mcp.jobs.journal_faults import inspect_sqlite
-
     report = inspect_sqlite(settings.journal_path)
     return Answer(0 if report.ok else 1, report.line())
 
 
 def prune_journal(settings: Settings, older_than: float) -> Answer:
-    from phaseo_mcp.jobs.journal import JournalError, open_journal
-
     if not math.isfinite(older_than) or older_than < 0:
         return Answer(
             2,

@@ -18,6 +18,8 @@ _PATTERNS = [
     re.compile(r"(?i)(authorization:\s*bearer\s+)\S+"),
     re.compile(r"whsec_[A-Za-z0-9_\-]+"),
 ]
+# A gateway key: prefix, key id, secret (phaseo_v1_sk_<kid>_<secret>).
+KEY_SHAPE = re.compile(r"^(?P<prefix>[a-z]+_v1_(?:sk|mk|k)_)(?P<kid>[A-Za-z0-9]+)_(?P<secret>\S+)$")
 MAX_REGISTERED = 256  # operator secrets only (callers' own are per call): a bound all the same
 _secrets: dict[str, bool] = {}  # secret -> pinned (the operator's own key is never evicted)
 _lock = threading.Lock()
@@ -66,6 +68,15 @@ def redact(text: str) -> str:
             text,
         )
     return text
+
+
+def masked_key(key: str) -> str:
+    """How a key is shown to its owner: prefix, two characters of its id and its length; never
+    the secret. (A key's *fingerprint* is a hash: ``jobs/fingerprint.py``.)"""
+    match = KEY_SHAPE.match(key)
+    if match:
+        return f"{match['prefix']}{match['kid'][:2]}…({len(key)} chars)"
+    return f"…({len(key)} chars)"
 
 
 _hidden_paths: dict[str, str] = {}  # absolute path -> what results say instead

@@ -163,7 +163,7 @@ def stop_process(proc: subprocess.Popen[Any], timeout: float = 10) -> None:
 
 def written_journal(state_dir: Path, rows: int = 200) -> Path:
     """A real SQLite journal with enough rows to span many pages, closed (WAL checkpointed)."""
-    from phaseo_mcp.jobs.journal import open_journal
+    from phaseo_mcp.jobs.journal_open import open_journal
 
     journal = open_journal(journal_url=None, state_dir=state_dir)
     try:

@@ -20,19 +20,9 @@ from phaseo_mcp.clock import Clock
 from phaseo_mcp.config import RetryPolicy
 from phaseo_mcp.errors import ConfigError, OutcomeUnknown, TransportError
 from phaseo_mcp.gateway.errors import KEY_HELP, gateway_error
-from phaseo_mcp.gateway.models import (
-    DownloadUrl,
-    ModelList,
-    VideoList,
-    VideoObject,
-    check_video_id,
-)
-from phaseo_mcp.gateway.retry import (
-    RETRYABLE_STATUSES,
-    parse_retry_after,
-    retry_delay,
-    within_budget,
-)
+from phaseo_mcp.gateway.requests import check_video_id
+from phaseo_mcp.gateway.responses import DownloadUrl, ModelList, VideoList, VideoObject
+from phaseo_mcp.gateway.retry import RETRYABLE_STATUSES, Backoff, parse_retry_after
 
 log = logging.getLogger(__name__)
 USER_AGENT = f"phaseo-mcp/{__version__}"
@@ -109,7 +99,7 @@ class GatewayClient:
         """Send with the retry policy; return a 2xx response or raise a mapped error."""
         headers = self._headers() if auth else {"User-Agent": USER_AGENT}
         target = url or f"{self.base_url}{path}"
-        attempt = 0
+        backoff = Backoff(self.policy, self.clock, deadline, logger=log)
         while True:
             retry_after: float | None = None
             try:
@@ -146,20 +136,13 @@ class GatewayClient:
                     status,
                     _body(response),
                     video_id=video_id,
-                    retries=attempt,
+                    retries=backoff.attempt,
                     key_help=self._key_help,
                 )
                 if not retryable:
                     raise failure
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
-            if attempt >= self.policy.max_retries:
-                raise failure
-            delay = retry_delay(self.policy, attempt, retry_after)
-            if not within_budget(self.clock.now(), delay, deadline):
-                raise failure
-            log.info("retrying %s %s in %.2fs (attempt %d)", method, path, delay, attempt + 1)
-            await self.clock.sleep(delay)
-            attempt += 1
+            await backoff.retry_or_raise(failure, f"{method} {path}", retry_after)
 
     async def _json(self, method: str, path: str, **kw: Any) -> Any:
         response = await self._send(method, path, **kw)

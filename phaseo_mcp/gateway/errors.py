@@ -165,12 +165,4 @@ def gateway_error(
             f"The gateway failed with HTTP {status} ({code}) after {retries} retries. "
             "Try again in a minute."
         )
-    return GatewayError(
-        message,
-        status_code=status,
-        error=error,
-        reason=reason,
-        failure_kind=kind,
-        details={"status_code": status, "error": error, "reason": reason},
-        next_call=next_call,
-    )
+    return GatewayError(message, failure_kind=kind, next_call=next_call)

@@ -19,7 +19,8 @@ from pydantic import BaseModel
 
 from phaseo_mcp.clock import Clock
 from phaseo_mcp.errors import InputError, PhaseoError
-from phaseo_mcp.gateway.models import CreateVideoRequest, ModelCapability, ModelList
+from phaseo_mcp.gateway.requests import CreateVideoRequest
+from phaseo_mcp.gateway.responses import ModelCapability, ModelList
 
 if TYPE_CHECKING:
     from phaseo_mcp.gateway.client import GatewayClient

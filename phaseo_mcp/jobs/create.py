@@ -13,17 +13,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 
 from phaseo_mcp.errors import OutcomeUnknown, PhaseoError
 from phaseo_mcp.gateway.client import GatewayClient
-from phaseo_mcp.gateway.models import CreateVideoRequest, Job
+from phaseo_mcp.gateway.job import Job
+from phaseo_mcp.gateway.requests import CreateVideoRequest
 from phaseo_mcp.jobs.fingerprint import request_fingerprint, without_secrets
-
-if TYPE_CHECKING:
-    from phaseo_mcp.jobs.journal import JobRecord, Journal
+from phaseo_mcp.jobs.journal import Duplicate, JobRecord, Journal, JournalError
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +57,6 @@ async def create_job(
     window_seconds: float,
     allow_duplicate: bool,
 ) -> CreateOutcome:
-    from phaseo_mcp.jobs.journal import Duplicate, JournalError
-
     body = req.body()
     fingerprint = request_fingerprint(key_fp, gateway.base_url, body)
     try:

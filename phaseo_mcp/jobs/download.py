@@ -21,7 +21,7 @@ import anyio
 from phaseo_mcp.config import DOWNLOAD_CHUNK_BYTES
 from phaseo_mcp.errors import InputError, IntegrityError, PhaseoError, TransportError
 from phaseo_mcp.gateway.client import GatewayClient
-from phaseo_mcp.gateway.retry import retry_delay
+from phaseo_mcp.gateway.retry import Backoff
 from phaseo_mcp.jobs.leftovers import TempFile, open_temp, remove_job_leftovers
 from phaseo_mcp.jobs.place import place
 
@@ -47,10 +47,6 @@ class NameTaken(PhaseoError):
     """The target name holds a different file: it was there before, or appeared meanwhile."""
 
     failure_kind = "file_exists"
-
-    def __init__(self, message: str, *, size: int | None) -> None:
-        super().__init__(message)
-        self.size = size
 
 
 def _size_of(path: Path) -> int | None:
@@ -128,12 +124,10 @@ async def save_output(
         raise NameTaken(
             f"A different file ({_size_of(target)} bytes) already exists at {target.name} in "
             "the output directory. Pass overwrite=true to replace it, or choose another "
-            "filename.",
-            size=_size_of(target),
+            "filename."
         )
     await anyio.to_thread.run_sync(remove_job_leftovers, target.parent, video_id)
-    policy = gateway.policy
-    transport_attempts = 0
+    backoff = Backoff(gateway.policy, gateway.clock, logger=log)
     integrity_retried = False
     while True:
         made: list[TempFile] = []  # the temp file, once this attempt has created it
@@ -161,15 +155,11 @@ async def save_output(
             log.warning("integrity check failed for %s[%d]; downloading once more", video_id, index)
         except TransportError as exc:
             _remove_all(made)
-            if transport_attempts >= policy.max_retries:
-                raise TransportError(
-                    f"The download of {video_id} failed {transport_attempts + 1} times "
-                    f"({exc.message}). Try download_video again later."
-                ) from None
-            delay = retry_delay(policy, transport_attempts)
-            transport_attempts += 1
-            log.info("download of %s[%d] broke; restarting in %.2fs", video_id, index, delay)
-            await gateway.clock.sleep(delay)
+            gave_up = TransportError(
+                f"The download of {video_id} failed {backoff.attempt + 1} times "
+                f"({exc.message}). Try download_video again later."
+            )
+            await backoff.retry_or_raise(gave_up, f"the broken download of {video_id}[{index}]")
         except BaseException:  # cancellation and OS errors too: never leave the temp file
             _remove_all(made)
             raise
@@ -188,6 +178,5 @@ async def _lost_race(target: Path, size: int, sha: str, mime: str | None) -> Sav
     raise NameTaken(
         f"A file named {target.name} ({taken} bytes, not this video) appeared in the output "
         "directory meanwhile, while this download was running; it was left untouched. "
-        "Choose another filename, or pass overwrite=true to replace it.",
-        size=taken,
+        "Choose another filename, or pass overwrite=true to replace it."
     )

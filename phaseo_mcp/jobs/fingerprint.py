@@ -7,7 +7,10 @@ import hashlib
 import json
 from typing import Any
 
-SECRET_FIELDS = frozenset({"secret", "api_key", "apikey", "authorization", "token"})
+# A field holds a secret when its name (lower case, "-" read as "_") contains one of
+# SECRET_PARTS or is one of SECRET_NAMES. Such fields are never hashed, stored or shown.
+SECRET_PARTS = ("secret", "api_key")
+SECRET_NAMES = frozenset({"apikey", "authorization", "token", "password", "access_token"})
 
 
 def key_fingerprint(api_key: str | None) -> str:
@@ -16,15 +19,17 @@ def key_fingerprint(api_key: str | None) -> str:
     return hashlib.sha256(f"phaseo-mcp/key/{api_key}".encode()).hexdigest()[:24]
 
 
+def is_secret_field(name: object) -> bool:
+    """Whether a request field of this name holds a secret: the one place that decides."""
+    text = str(name).lower().replace("-", "_")
+    return text in SECRET_NAMES or any(part in text for part in SECRET_PARTS)
+
+
 def without_secrets(value: Any) -> Any:
-    """A copy of a request body with every secret-looking field removed."""
+    """A copy of a request body (at any depth) with every secret field removed."""
     if isinstance(value, dict):
-        return {
-            k: without_secrets(v)
-            for k, v in value.items()
-            if str(k).lower().replace("-", "_") not in SECRET_FIELDS
-        }
-    if isinstance(value, list):
+        return {str(k): without_secrets(v) for k, v in value.items() if not is_secret_field(k)}
+    if isinstance(value, list | tuple):
         return [without_secrets(v) for v in value]
     return value
 

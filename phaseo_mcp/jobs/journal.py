@@ -1,9 +1,9 @@
 """The job journal: a durable record of every create request, job and download.
 
-This module is the API (records, the :class:`Journal` interface, :func:`open_journal`). Two
-stores share one schema and all the logic (``journal_sql.py``): embedded SQLite, the default
-(``journal_sqlite.py``), and PostgreSQL for replicas sharing one journal
-(``journal_postgres.py``, psycopg 3, an optional dependency).
+This module is the API's types (records, the :class:`Journal` protocol), a leaf the stores
+import; ``journal_open.py`` picks the store. Two stores share one schema and all the logic
+(``journal_sql.py``): embedded SQLite, the default (``journal_sqlite.py``), and PostgreSQL for
+replicas sharing one journal (``journal_postgres.py``, psycopg 3, an optional dependency).
 
 The duplicate guard is a table whose primary key is (key_fingerprint, fingerprint). A claim
 inserts its intent row, then ``INSERT ... ON CONFLICT DO NOTHING`` into the guard table and, if
@@ -16,10 +16,8 @@ key fingerprint: users never see or block each other's jobs.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict
@@ -30,7 +28,6 @@ from phaseo_mcp.errors import FailureKind, PhaseoError
 JobRowState = Literal["intent", "created", "outcome_unknown", "rejected", "probable"]
 # A job in one of these states no longer holds the duplicate guard: a retry is a new job.
 RELEASING_STATUSES = frozenset({"failed", "cancelled", "expired"})
-_SECRET_NAMES = frozenset({"apikey", "authorization", "token", "password", "access_token"})
 
 
 class JournalError(PhaseoError):
@@ -84,7 +81,7 @@ class Claimed(BaseModel):
     record: JobRecord
 
 
-class Journal(ABC):
+class Journal(Protocol):
     """The journal API: synchronous and thread-safe (the server calls it via
     ``anyio.to_thread``). Times are unix seconds; ``now`` parameters are for tests.
 
@@ -92,7 +89,6 @@ class Journal(ABC):
     reads see the owner's rows plus the key's rows from before owners existed (owner NULL).
     Without ``owner``, reads see every row of the key (the journal CLI, tests)."""
 
-    @abstractmethod
     def claim(
         self,
         *,
@@ -109,23 +105,19 @@ class Journal(ABC):
         same fingerprint less than ``window_seconds`` ago and that job was not released
         (rejected; failed, cancelled or expired; deleted), insert nothing and return
         ``Duplicate(existing)``. ``allow_duplicate`` always inserts (and takes the guard).
-        Secret-looking keys of ``request`` are dropped before it is stored."""
+        Secret fields of ``request`` (``fingerprint.without_secrets``) are never stored."""
 
-    @abstractmethod
     def mark_created(
         self, row_id: int, *, video_id: str, status: str, cost_usd: float | None = None
     ) -> JobRecord:
         """The gateway answered the create with a job id."""
 
-    @abstractmethod
     def mark_outcome_unknown(self, row_id: int, *, error: str) -> JobRecord:
         """No answer to the create: the job may exist, so the row keeps its guard."""
 
-    @abstractmethod
     def mark_rejected(self, row_id: int, *, error: str) -> JobRecord:
         """The gateway answered an error and no id: no job exists, the guard is released."""
 
-    @abstractmethod
     def attach_video_id(
         self,
         key_fingerprint: str,
@@ -139,7 +131,6 @@ class Journal(ABC):
         listing made for that id meanwhile is merged into it. ``probable``: the id was
         inferred by matching, not given by the gateway (state "probable")."""
 
-    @abstractmethod
     def record_status(
         self,
         key_fingerprint: str,
@@ -155,7 +146,6 @@ class Journal(ABC):
         expired release the guard. An unknown id (a job made elsewhere) gets a 'created' row
         with fingerprint '' and request {}."""
 
-    @abstractmethod
     def record_download(
         self,
         key_fingerprint: str,
@@ -170,7 +160,6 @@ class Journal(ABC):
     ) -> None:
         """Record a finished download (path, bytes, sha256)."""
 
-    @abstractmethod
     def find_download(
         self,
         key_fingerprint: str,
@@ -182,13 +171,11 @@ class Journal(ABC):
     ) -> DownloadRecord | None:
         """The latest download of that variant of the video to that path."""
 
-    @abstractmethod
     def get(
         self, key_fingerprint: str, video_id: str, *, owner: str | None = None
     ) -> JobRecord | None:
         """The row of a job id (tombstones included)."""
 
-    @abstractmethod
     def list_jobs(
         self,
         key_fingerprint: str,
@@ -201,41 +188,21 @@ class Journal(ABC):
         """Newest first. Rows without a status yet (intent, outcome unknown) are included and
         match the status 'unknown' in a filter."""
 
-    @abstractmethod
     def mark_deleted(
         self, key_fingerprint: str, video_id: str, *, owner: str | None = None
     ) -> JobRecord | None:
         """Tombstone: the row stays with ``deleted=True``; its guard is released."""
 
-    @abstractmethod
     def prune(self, *, older_than_days: float, now: float | None = None) -> int:
         """Delete rows last updated before the cutoff, with their history, downloads and
         guards; returns the number of rows removed. ``older_than_days=0`` removes all."""
 
-    @abstractmethod
     def close(self) -> None:
         """Release the store's connections."""
 
-    def __enter__(self) -> Journal:
-        return self
+    def __enter__(self) -> Journal: ...
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def scrub(value: Any) -> Any:
-    """A copy without any key that looks like a secret (defence in depth: callers scrub too)."""
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            name = str(key).lower().replace("-", "_")
-            if "secret" in name or "api_key" in name or name in _SECRET_NAMES:
-                continue
-            out[str(key)] = scrub(item)
-        return out
-    if isinstance(value, list | tuple):
-        return [scrub(item) for item in value]
-    return value
+    def __exit__(self, *exc: object) -> None: ...
 
 
 def redact_url(url: str) -> str:
@@ -252,25 +219,3 @@ def redact_url(url: str) -> str:
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return "<unparseable journal URL>"
-
-
-def open_journal(
-    *, journal_url: str | None, state_dir: Path, busy_timeout_seconds: float | None = None
-) -> Journal:
-    """PostgreSQL for a ``postgresql://``/``postgres://`` URL, else SQLite in ``state_dir``
-    (``busy_timeout_seconds``: how long a SQLite write waits for another process's lock)."""
-    if journal_url and journal_url.split("://", 1)[0].lower() in {"postgresql", "postgres"}:
-        from phaseo_mcp.jobs.journal_postgres import PostgresJournal
-
-        return PostgresJournal(journal_url)
-    if journal_url:
-        raise JournalError(
-            f"PHASEO_JOURNAL_URL must be a postgresql:// URL, not {redact_url(journal_url)!r}; "
-            "unset it to use the embedded SQLite journal",
-            failure_kind="config",
-        )
-    from phaseo_mcp.jobs.journal_sqlite import SqliteJournal
-
-    if busy_timeout_seconds is None:
-        return SqliteJournal(state_dir / "journal.sqlite3")
-    return SqliteJournal(state_dir / "journal.sqlite3", busy_timeout_seconds=busy_timeout_seconds)

@@ -86,23 +86,22 @@ class JournalReport:
         return f"{'OK' if self.ok else 'PROBLEM'}: {self.detail}"
 
 
-def inspect_sqlite(path: Path, *, write_probe: bool = True) -> JournalReport:
-    """Integrity (``PRAGMA quick_check``) and, with ``write_probe``, a committed write; never
-    creates the file and never changes a row of the user's data."""
+def inspect_sqlite(path: Path) -> JournalReport:
+    """Integrity (``PRAGMA quick_check``) and a committed write; never creates the file and
+    never changes a row of the user's data."""
     if not path.exists():
         return JournalReport(path, True, f"no journal yet at {path} (created on first use)")
     if not path.is_file():
         return JournalReport(path, False, f"{path} is not a file; move it aside")
-    if write_probe:
-        try:
-            os.close(os.open(path, os.O_RDWR))
-        except OSError as exc:
-            return JournalReport(
-                path,
-                False,
-                f"the job journal at {path} is read-only ({exc.strerror}); make the file and "
-                "its folder writable, or set PHASEO_STATE_DIR elsewhere",
-            )
+    try:
+        os.close(os.open(path, os.O_RDWR))
+    except OSError as exc:
+        return JournalReport(
+            path,
+            False,
+            f"the job journal at {path} is read-only ({exc.strerror}); make the file and "
+            "its folder writable, or set PHASEO_STATE_DIR elsewhere",
+        )
     try:
         conn = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, timeout=5.0)
     except sqlite3.Error as exc:
@@ -117,23 +116,22 @@ def inspect_sqlite(path: Path, *, write_probe: bool = True) -> JournalReport:
         problems = [str(r[0]) for r in rows if r and r[0] != "ok"]
         if problems:
             return JournalReport(path, False, corrupt_error(path, "; ".join(problems[:3])).message)
-        if write_probe:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS journal_meta "
-                    "(name TEXT PRIMARY KEY, value TEXT NOT NULL)"
-                )
-                conn.execute(
-                    "INSERT INTO journal_meta (name, value) VALUES ('last_check', "
-                    "strftime('%s','now')) ON CONFLICT (name) DO UPDATE SET value = excluded.value"
-                )
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    conn.rollback()
-                return JournalReport(path, False, _unwritable(path, exc))
-        return JournalReport(path, True, f"{path} is intact" + (" and writable" * write_probe))
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS journal_meta "
+                "(name TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+            conn.execute(
+                "INSERT INTO journal_meta (name, value) VALUES ('last_check', "
+                "strftime('%s','now')) ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+            )
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.rollback()
+            return JournalReport(path, False, _unwritable(path, exc))
+        return JournalReport(path, True, f"{path} is intact and writable")
     finally:
         conn.close()
 

@@ -71,3 +71,30 @@ def job_record(row: tuple[Any, ...]) -> JobRecord:
     values["request"] = json.loads(values["request"])
     values["deleted"] = bool(values["deleted"])
     return JobRecord.model_validate(values)
+
+
+def rows_of(key_fingerprint: str, owner: str | None) -> tuple[str, list[Any]]:
+    """WHERE clause for the rows of a key an owner sees: its own, and those from before
+    owners existed (NULL; see journal_migrations.py). No owner: every row of the key."""
+    if owner is None:
+        return "key_fingerprint = ?", [key_fingerprint]
+    return "key_fingerprint = ? AND (owner = ? OR owner IS NULL)", [key_fingerprint, owner]
+
+
+# The duplicate guard (journal.py tells how it works); parameters: key fingerprint,
+# fingerprint, row id, now.
+_GUARD_INSERT = (
+    "INSERT INTO duplicate_guards (key_fingerprint, fingerprint, row_id, claimed_at, released) "
+    "VALUES (?, ?, ?, ?, 0) ON CONFLICT (key_fingerprint, fingerprint) "
+)
+CLAIM_GUARD = _GUARD_INSERT + "DO NOTHING RETURNING row_id"
+TAKE_OVER_GUARD = (
+    _GUARD_INSERT
+    + "DO UPDATE SET row_id = excluded.row_id, claimed_at = excluded.claimed_at, released = 0"
+)
+# Parameters: row id, now, key fingerprint, fingerprint, the window's start.
+TAKE_OVER_LAPSED_GUARD = (
+    "UPDATE duplicate_guards SET row_id = ?, claimed_at = ?, released = 0 "
+    "WHERE key_fingerprint = ? AND fingerprint = ? "
+    "AND (released = 1 OR claimed_at <= ?) RETURNING row_id"
+)

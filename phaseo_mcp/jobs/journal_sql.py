@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import time
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
+from phaseo_mcp.jobs.fingerprint import without_secrets
 from phaseo_mcp.jobs.journal import (
     RELEASING_STATUSES,
     Claimed,
@@ -22,26 +23,20 @@ from phaseo_mcp.jobs.journal import (
     Duplicate,
     JobRecord,
     JobRowState,
-    Journal,
     JournalError,
-    scrub,
 )
 from phaseo_mcp.jobs.journal_schema import (
+    CLAIM_GUARD,
     COLUMNS,
     INSERT_JOB,
     RELEASE_GUARD,
     SELECT_JOBS,
+    TAKE_OVER_GUARD,
+    TAKE_OVER_LAPSED_GUARD,
     Transaction,
     job_record,
+    rows_of,
 )
-
-
-def _scope(key_fingerprint: str, owner: str | None) -> tuple[str, list[Any]]:
-    """WHERE clause for the rows of a key an owner sees: its own, and those from before
-    owners existed (NULL; see journal_migrations.py). No owner: every row of the key."""
-    if owner is None:
-        return "key_fingerprint = ?", [key_fingerprint]
-    return "key_fingerprint = ? AND (owner = ? OR owner IS NULL)", [key_fingerprint, owner]
 
 
 class _DuplicateFound(Exception):
@@ -56,8 +51,9 @@ def _text(request: dict[str, Any], name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-class SqlJournal(Journal):
-    """The journal's logic, written once for both stores; a store supplies transactions."""
+class SqlJournal(ABC):
+    """The journal's logic (the :class:`~phaseo_mcp.jobs.journal.Journal` protocol, whose
+    docstrings tell what each method does), written once; a store supplies transactions."""
 
     for_update = ""  # row lock suffix for SELECTs in write transactions (PostgreSQL only)
 
@@ -77,9 +73,8 @@ class SqlJournal(Journal):
         now: float | None = None,
         owner: str | None = None,
     ) -> Claimed | Duplicate:
-        """Commit an intent row before the create request is sent, unless it is a duplicate."""
         now = time.time() if now is None else now
-        clean = scrub(request)
+        clean = without_secrets(request)  # callers remove them too: defence in depth
         guard = (key_fingerprint, fingerprint)
         try:
             with self._transaction(write=True) as tx:
@@ -91,26 +86,12 @@ class SqlJournal(Journal):
                 assert new is not None
                 row_id = new[0]
                 if allow_duplicate:
-                    tx.run(
-                        "INSERT INTO duplicate_guards (key_fingerprint, fingerprint, row_id, "
-                        "claimed_at, released) VALUES (?, ?, ?, ?, 0) "
-                        "ON CONFLICT (key_fingerprint, fingerprint) DO UPDATE SET "
-                        "row_id = excluded.row_id, claimed_at = excluded.claimed_at, released = 0",
-                        (*guard, row_id, now),
-                    )
+                    tx.run(TAKE_OVER_GUARD, (*guard, row_id, now))
                     return Claimed(record=job_record(new))
-                won = tx.one(
-                    "INSERT INTO duplicate_guards (key_fingerprint, fingerprint, row_id, "
-                    "claimed_at, released) VALUES (?, ?, ?, ?, 0) "
-                    "ON CONFLICT (key_fingerprint, fingerprint) DO NOTHING RETURNING row_id",
-                    (*guard, row_id, now),
-                )
+                won = tx.one(CLAIM_GUARD, (*guard, row_id, now))
                 if won is None:  # someone holds the guard: take it over only if it lapsed
                     won = tx.one(
-                        "UPDATE duplicate_guards SET row_id = ?, claimed_at = ?, released = 0 "
-                        "WHERE key_fingerprint = ? AND fingerprint = ? "
-                        "AND (released = 1 OR claimed_at <= ?) RETURNING row_id",
-                        (row_id, now, *guard, now - window_seconds),
+                        TAKE_OVER_LAPSED_GUARD, (row_id, now, *guard, now - window_seconds)
                     )
                 if won is not None:
                     return Claimed(record=job_record(new))
@@ -135,13 +116,11 @@ class SqlJournal(Journal):
                                 cost_usd=cost_usd, error=None, clear_error=True)  # fmt: skip
 
     def mark_outcome_unknown(self, row_id: int, *, error: str) -> JobRecord:
-        """No answer to the create: the job may exist, so the row keeps its guard."""
         with self._transaction(write=True) as tx:
             row = self._locked(tx, "row_id = ?", (row_id,))
             return self._update(tx, row, time.time(), state="outcome_unknown", error=error)
 
     def mark_rejected(self, row_id: int, *, error: str) -> JobRecord:
-        """The gateway answered an error and no id: no job exists, the guard is released."""
         with self._transaction(write=True) as tx:
             row = self._locked(tx, "row_id = ?", (row_id,))
             tx.run(RELEASE_GUARD, (row_id,))
@@ -156,8 +135,7 @@ class SqlJournal(Journal):
         probable: bool = False,
         owner: str | None = None,
     ) -> JobRecord:
-        """Resolve an outcome-unknown (or intent) row once the job's id is known."""
-        scope, params = _scope(key_fingerprint, owner)
+        scope, params = rows_of(key_fingerprint, owner)
         with self._transaction(write=True) as tx:
             row = self._locked(tx, f"row_id = ? AND {scope}", (row_id, *params))
             orphan = self._adopt(tx, row, video_id)
@@ -179,7 +157,6 @@ class SqlJournal(Journal):
         now: float | None = None,
         owner: str | None = None,
     ) -> JobRecord | None:
-        """Update a job's status (history only on change); unknown ids get a 'created' row."""
         now = time.time() if now is None else now
         with self._transaction(write=True) as tx:
             row = self._ensure(tx, key_fingerprint, video_id, now, owner)
@@ -210,8 +187,7 @@ class SqlJournal(Journal):
     def mark_deleted(
         self, key_fingerprint: str, video_id: str, *, owner: str | None = None
     ) -> JobRecord | None:
-        """Tombstone: the row stays (deleted=True) and its guard is released."""
-        scope, params = _scope(key_fingerprint, owner)
+        scope, params = rows_of(key_fingerprint, owner)
         with self._transaction(write=True) as tx:
             found = tx.one(
                 f"{SELECT_JOBS} WHERE {scope} AND video_id = ?{self.for_update}",
@@ -227,7 +203,7 @@ class SqlJournal(Journal):
     def get(
         self, key_fingerprint: str, video_id: str, *, owner: str | None = None
     ) -> JobRecord | None:
-        scope, params = _scope(key_fingerprint, owner)
+        scope, params = rows_of(key_fingerprint, owner)
         with self._transaction(write=False) as tx:
             row = tx.one(f"{SELECT_JOBS} WHERE {scope} AND video_id = ?", (*params, video_id))
         return job_record(row) if row else None
@@ -241,8 +217,7 @@ class SqlJournal(Journal):
         include_deleted: bool = False,
         owner: str | None = None,
     ) -> list[JobRecord]:
-        """Newest first. Rows without a status (intent, outcome unknown) match 'unknown'."""
-        scope, params = _scope(key_fingerprint, owner)
+        scope, params = rows_of(key_fingerprint, owner)
         where = [scope]
         if not include_deleted:
             where.append("deleted = 0")
@@ -266,7 +241,7 @@ class SqlJournal(Journal):
         path: str,
         owner: str | None = None,
     ) -> DownloadRecord | None:
-        scope, params = _scope(key_fingerprint, owner)
+        scope, params = rows_of(key_fingerprint, owner)
         with self._transaction(write=False) as tx:
             row = tx.one(
                 "SELECT video_id, variant_index, path, size, sha256, created_at FROM downloads "
@@ -280,7 +255,6 @@ class SqlJournal(Journal):
         return DownloadRecord.model_validate(dict(zip(keys, row, strict=True)))
 
     def prune(self, *, older_than_days: float, now: float | None = None) -> int:
-        """Delete rows (with their history, downloads, guards) last updated before the cutoff."""
         now = time.time() if now is None else now
         with self._transaction(write=True) as tx:
             if older_than_days <= 0:
@@ -289,6 +263,15 @@ class SqlJournal(Journal):
                 cutoff = now - older_than_days * 86400.0
                 removed = tx.run("DELETE FROM jobs WHERE updated_at < ?", (cutoff,))
         return removed
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> SqlJournal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- helpers (inside a transaction) ---------------------------------------------------
     def _locked(self, tx: Transaction, where: str, params: Sequence[Any]) -> JobRecord:
@@ -305,7 +288,7 @@ class SqlJournal(Journal):
             "DO NOTHING",
             (key_fp, "", "", "created", video_id, None, None, None, "{}", now, now, owner),
         )
-        scope, params = _scope(key_fp, owner)
+        scope, params = rows_of(key_fp, owner)
         return self._locked(tx, f"{scope} AND video_id = ?", (*params, video_id))
 
     def _adopt(self, tx: Transaction, row: JobRecord, video_id: str) -> JobRecord | None:

@@ -14,7 +14,8 @@ import anyio
 
 from phaseo_mcp.errors import PhaseoError, TransportError
 from phaseo_mcp.gateway.client import GatewayClient
-from phaseo_mcp.gateway.models import Job, VideoObject
+from phaseo_mcp.gateway.job import Job
+from phaseo_mcp.gateway.responses import VideoObject
 from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.journal_faults import journal_warning
 from phaseo_mcp.jobs.owner import Owner

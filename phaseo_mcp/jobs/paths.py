@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from phaseo_mcp.config import find_template
 from phaseo_mcp.errors import ConfigError, InputError
 from phaseo_mcp.os_errors import os_failure_kind
 
@@ -40,7 +41,6 @@ _DEVICES = frozenset(
     | {f"{port}{digit}" for port in ("com", "lpt") for digit in "0123456789\u00b9\u00b2\u00b3"}
 )
 _ALLOWED = re.compile(r"^[\w][\w .()+,=@\-]*$", re.UNICODE)
-_TEMPLATE = re.compile(r"\$\{[^}]*\}|%[A-Za-z_]+%|\{\{.*\}\}")
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def extension_for(mime_type: str | None) -> str:
 def prepare_output_dir(output_dir: Path) -> Path:
     """Create the root if needed and return its resolved, absolute form."""
     raw = str(output_dir)
-    if _TEMPLATE.search(raw):
+    if find_template(raw):
         raise ConfigError(
             f"PHASEO_OUTPUT_DIR looks like an unsubstituted template ({raw!r}); set it to a real "
             "absolute directory in the MCP client's configuration."

@@ -15,7 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from phaseo_mcp.gateway.models import VideoObject, to_unix
+from phaseo_mcp.gateway.job import to_unix
+from phaseo_mcp.gateway.responses import VideoObject
 
 # The gateway's clock may run a little behind ours; a job appears after its request was sent.
 MATCH_BEFORE_SECONDS = 120

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from phaseo_mcp.clock import Clock
 from phaseo_mcp.config import DEFAULT_POLL_AFTER_SECONDS
-from phaseo_mcp.gateway.models import Job
+from phaseo_mcp.gateway.job import Job
 
 ProgressCallback = Callable[[float, str], Awaitable[None]]
 Fetch = Callable[[float], Awaitable[Job]]  # deadline (clock time) -> the job, one GET

@@ -13,7 +13,8 @@ from mcp.types import CallToolResult, ContentBlock, ResourceLink
 
 from phaseo_mcp.errors import ConfigError, InputError
 from phaseo_mcp.gateway.client import GatewayClient
-from phaseo_mcp.gateway.models import Job, OutputInfo, check_video_id, to_iso, to_unix
+from phaseo_mcp.gateway.job import Job, OutputInfo, to_iso, to_unix
+from phaseo_mcp.gateway.requests import check_video_id
 from phaseo_mcp.jobs import paths
 from phaseo_mcp.jobs.download import Expected, NameTaken, existing_matches, save_output
 from phaseo_mcp.jobs.journal import JournalError

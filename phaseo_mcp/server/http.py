@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import hmac
-import ipaddress
 import logging
 import os
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from phaseo_mcp.config import (
     DEFAULT_SESSION_IDLE_TIMEOUT_SECONDS,
     HttpLimits,
     Settings,
+    is_loopback,
 )
 from phaseo_mcp.errors import ConfigError
 from phaseo_mcp.logs import hide_path_in_results, register_secret
@@ -70,15 +70,6 @@ class StaticTokenVerifier:
 def parse_tokens(raw: str | None) -> list[str]:
     tokens = [t.strip() for t in (raw or "").split(",")]
     return [t for t in tokens if t]
-
-
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
-        return host == "localhost"
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def url_host(host: str) -> str:
@@ -132,7 +123,6 @@ def build_http_app(settings: Settings, options: HttpOptions) -> Starlette:
             "multi_user": options.multi_user,
             "server_files": options.server_files,
             "server_files_quota_bytes": options.server_files_quota,
-            "show_server_paths": options.server_files,
         }
     )
     if not options.server_files:

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
-from phaseo_mcp.gateway.models import Job, VideoObject, to_iso, to_unix
+from phaseo_mcp.gateway.job import Job, to_iso, to_unix
+from phaseo_mcp.gateway.responses import VideoObject
 from phaseo_mcp.jobs.listing import UNRESOLVED_STATES, list_owner_jobs
 from phaseo_mcp.jobs.reconcile import Reconciliation, compare
 from phaseo_mcp.server.request import gateway_for, journal_status

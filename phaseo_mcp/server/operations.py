@@ -13,12 +13,8 @@ import anyio
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
-from phaseo_mcp.gateway.models import (
-    CreateVideoRequest,
-    Job,
-    WebhookUrl,
-    check_video_id,
-)
+from phaseo_mcp.gateway.job import Job
+from phaseo_mcp.gateway.requests import CreateVideoRequest, WebhookUrl, check_video_id
 from phaseo_mcp.jobs.catalog import check_request, estimate_cost, summarize
 from phaseo_mcp.jobs.cost import check_cost_ceiling
 from phaseo_mcp.jobs.create import create_job

@@ -25,7 +25,8 @@ from pydantic import Field
 
 from phaseo_mcp.config import Settings
 from phaseo_mcp.errors import InputError
-from phaseo_mcp.gateway.models import Job, check_video_id
+from phaseo_mcp.gateway.job import Job
+from phaseo_mcp.gateway.requests import check_video_id
 from phaseo_mcp.jobs import paths
 from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.owner import Owner

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from phaseo_mcp.config import Settings, origin_of
-from phaseo_mcp.gateway.models import Job, to_unix
+from phaseo_mcp.gateway.job import Job, to_unix
 
 PLAYER_URI = "ui://phaseo/player.html"
 PLAYER_META: dict[str, Any] = {"ui": {"resourceUri": PLAYER_URI}}  # on create_video

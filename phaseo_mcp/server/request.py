@@ -13,7 +13,8 @@ from mcp.server.mcpserver import Context
 
 from phaseo_mcp.gateway.client import GatewayClient
 from phaseo_mcp.gateway.errors import HEADER_KEY_HELP, KEY_HELP
-from phaseo_mcp.gateway.models import Job, check_video_id
+from phaseo_mcp.gateway.job import Job
+from phaseo_mcp.gateway.requests import check_video_id
 from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.journal_faults import journal_warning
 from phaseo_mcp.jobs.owner import Owner

@@ -12,7 +12,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from phaseo_mcp.errors import InputError, PhaseoError
-from phaseo_mcp.gateway.models import check_video_id
+from phaseo_mcp.gateway.requests import check_video_id
 from phaseo_mcp.server.results import video_result
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from phaseo_mcp.errors import FailureKind
-from phaseo_mcp.gateway.models import JobFailureKind, VideoStatus
+from phaseo_mcp.gateway.job import JobFailureKind, VideoStatus
 from phaseo_mcp.jobs.catalog import ModelSummary
 
 

@@ -9,7 +9,7 @@ from mcp.types import CallToolResult, ContentBlock, TextContent
 from pydantic import BaseModel, ValidationError
 
 from phaseo_mcp.errors import FailureKind, PhaseoError
-from phaseo_mcp.gateway.models import Job
+from phaseo_mcp.gateway.job import Job
 from phaseo_mcp.logs import for_result
 from phaseo_mcp.server.result_models import (
     ErrorResult,

@@ -13,8 +13,6 @@ from mcp.server.mcpserver import Context
 
 from phaseo_mcp.clock import Clock
 from phaseo_mcp.config import (
-    MAX_IDLE_UPSTREAM_CONNECTIONS,
-    MAX_UPSTREAM_CONNECTIONS,
     Settings,
 )
 from phaseo_mcp.errors import ConfigError
@@ -73,7 +71,7 @@ class AppState:
 
     async def _open_journal(self) -> None:
         # On first use, not at start-up: sqlite3 and the journal modules (python -X importtime)
-        from phaseo_mcp.jobs.journal import open_journal
+        from phaseo_mcp.jobs.journal_open import open_journal
         from phaseo_mcp.jobs.journal_sqlite import (
             DEFAULT_BUSY_TIMEOUT_SECONDS,
             MIN_BUSY_TIMEOUT_SECONDS,
@@ -122,17 +120,7 @@ def state_of(ctx: Context) -> AppState:
 
 
 def make_http_client(settings: Settings) -> httpx.AsyncClient:
-    import httpx  # on the first gateway call: about 0.1 s of start-up otherwise
+    # On the first gateway call: httpx is about 0.1 s of start-up otherwise.
+    from phaseo_mcp.gateway.transport import upstream_client
 
-    timeout = httpx.Timeout(
-        settings.read_timeout_seconds / settings.time_scale,
-        connect=settings.connect_timeout_seconds,
-    )
-    return httpx.AsyncClient(
-        timeout=timeout,
-        follow_redirects=False,
-        limits=httpx.Limits(
-            max_connections=MAX_UPSTREAM_CONNECTIONS,
-            max_keepalive_connections=MAX_IDLE_UPSTREAM_CONNECTIONS,
-        ),
-    )
+    return upstream_client(settings)

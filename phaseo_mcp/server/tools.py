@@ -25,13 +25,13 @@ from phaseo_mcp.config import (
     MIN_URL_TTL_SECONDS,
     MIN_WAIT_TIMEOUT_SECONDS,
 )
-from phaseo_mcp.gateway.models import (
+from phaseo_mcp.gateway.job import VideoStatus
+from phaseo_mcp.gateway.requests import (
     MAX_REFERENCES,
     CreateVideoRequest,
     InputReference,
     OutputConfig,
     ProviderRouting,
-    VideoStatus,
     Webhook,
 )
 from phaseo_mcp.server.guarded import guarded
@@ -51,7 +51,7 @@ VideoId = Annotated[
 
 
 def _api(name: str, description: str) -> Any:
-    """The request field's own constraints (one source: gateway/models.py) plus a description."""
+    """The request field's own constraints (one source: gateway/requests.py) plus a description."""
     return FieldInfo.merge_field_infos(
         CreateVideoRequest.model_fields[name], description=description
     )

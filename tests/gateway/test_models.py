@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from phaseo_mcp.gateway.models import CreateVideoRequest, Job, VideoObject, normalize_status
+from phaseo_mcp.gateway.job import Job, normalize_status
+from phaseo_mcp.gateway.requests import CreateVideoRequest
+from phaseo_mcp.gateway.responses import VideoObject
 
 
 @pytest.mark.parametrize(

@@ -28,14 +28,13 @@ from httpkit import (
 )
 from mcp import MCPError
 
-from phaseo_mcp.config import Settings
+from phaseo_mcp.config import Settings, is_loopback
 from phaseo_mcp.errors import ConfigError
 from phaseo_mcp.server.http import (
     TOKENS_ENV,
     HttpOptions,
     StaticTokenVerifier,
     build_http_app,
-    is_loopback,
     parse_tokens,
 )
 

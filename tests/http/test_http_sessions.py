@@ -15,7 +15,7 @@ import pytest
 from httpkit import RAW_INITIALIZE, TOKEN_A, TOKEN_B, mcp_client, serve_phaseo
 
 from phaseo_mcp.config import HttpLimits, Settings
-from phaseo_mcp.doctor import check_http_limits
+from phaseo_mcp.doctor.static import check_http_limits
 from phaseo_mcp.server.http import HttpOptions
 
 pytestmark = pytest.mark.anyio

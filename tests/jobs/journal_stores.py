@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from phaseo_mcp.jobs.journal import Journal, open_journal
+from phaseo_mcp.jobs.journal import Journal
+from phaseo_mcp.jobs.journal_open import open_journal
 
 
 @dataclass

@@ -13,8 +13,8 @@ from phaseo_mcp.jobs.journal import (
     Duplicate,
     Journal,
     JournalError,
-    open_journal,
 )
+from phaseo_mcp.jobs.journal_open import open_journal
 
 from journal_stores import Store
 
@@ -290,3 +290,20 @@ def test_unusable_stores_raise_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(JournalError, match="postgresql://") as info:
         open_journal(journal_url="mysql://u:hunter2pw@db/x", state_dir=tmp_path)
     assert "hunter2pw" not in str(info.value)
+
+
+def test_secret_fields_are_never_stored_at_any_depth(journal: Journal) -> None:
+    """The journal drops every field fingerprint.is_secret_field calls secret, nested too."""
+    request = {
+        "prompt": "a lake",
+        "webhook": {"url": "https://hooks.test/x", "secret": "whsec_1"},
+        "provider_params": {"Client-Secret": "s1", "password": "p1", "items": [{"token": "t"}]},
+        "X-Api-Key": "k1",
+    }
+    result = claim(journal, request=request)
+    assert isinstance(result, Claimed)
+    assert result.record.request == {
+        "prompt": "a lake",
+        "webhook": {"url": "https://hooks.test/x"},
+        "provider_params": {"items": [{}]},
+    }

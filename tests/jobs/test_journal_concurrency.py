@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from phaseo_mcp.jobs.journal import Claimed, Duplicate, Journal, JournalError, open_journal
+from phaseo_mcp.jobs.journal import Claimed, Duplicate, Journal, JournalError
+from phaseo_mcp.jobs.journal_open import open_journal
 
 KEY = "key-fingerprint"
 WINDOW = 600.0
@@ -125,7 +126,8 @@ def test_simultaneous_opens_of_a_new_store_all_succeed(store: Store) -> None:
 CHILD = """
 import json, sys, time
 from pathlib import Path
-from phaseo_mcp.jobs.journal import Claimed, open_journal
+from phaseo_mcp.jobs.journal import Claimed
+from phaseo_mcp.jobs.journal_open import open_journal
 url, state, go, ready = sys.argv[1] or None, Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
 journal = open_journal(journal_url=url, state_dir=state)
 ready.touch()

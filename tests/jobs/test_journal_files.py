@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from phaseo_mcp.jobs.journal import JournalError, open_journal
+from phaseo_mcp.jobs.journal import JournalError
+from phaseo_mcp.jobs.journal_open import open_journal
 from phaseo_mcp.jobs.recorded import BoundedMap
 
 from helpers import damage_journal, written_journal

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from phaseo_mcp.clock import Clock
-from phaseo_mcp.gateway.models import Job
+from phaseo_mcp.gateway.job import Job
 from phaseo_mcp.jobs.wait import PollPacer, ProgressReporter, wait_for_job
 
 pytestmark = pytest.mark.anyio

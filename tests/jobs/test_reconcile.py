@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from phaseo_mcp.gateway.models import VideoObject
+from phaseo_mcp.gateway.responses import VideoObject
 from phaseo_mcp.jobs.reconcile import (
     MATCH_AFTER_SECONDS,
     MATCH_BEFORE_SECONDS,

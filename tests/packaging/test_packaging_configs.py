@@ -24,7 +24,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from phaseo_mcp.doctor import find_template
+from phaseo_mcp.config import find_template
 from phaseo_mcp.emulator import EmulatorHandle
 
 from client_configs import (

@@ -19,18 +19,11 @@ from pathlib import Path
 import anyio
 import pytest
 
-from phaseo_mcp.config import Settings
-from phaseo_mcp.doctor import (
-    Check,
-    check_directory,
-    check_key,
-    check_templates,
-    exit_status,
-    find_template,
-    key_fingerprint,
-    render_table,
-)
+from phaseo_mcp.config import Settings, find_template
+from phaseo_mcp.doctor.static import check_directory, check_key, check_templates
+from phaseo_mcp.doctor.table import Check, exit_status, render_table
 from phaseo_mcp.emulator import EmulatorConfig, EmulatorHandle
+from phaseo_mcp.logs import masked_key
 
 from helpers import OTHER_KEY, TEST_KEY, TIME_SCALE
 
@@ -118,7 +111,7 @@ async def test_doctor_passes_with_a_good_key(
     assert code == 0, output
     assert "FAIL" not in output
     assert "accepted" in _row(output, "api key")
-    assert key_fingerprint(TEST_KEY) in output
+    assert masked_key(TEST_KEY) in output
     assert "OK" in _row(output, "base url")
     assert "OK" in _row(output, "output dir") and "OK" in _row(output, "state dir")
     _assert_no_secret(output, TEST_KEY)
@@ -368,8 +361,8 @@ def test_key_shapes(key: str, status: str) -> None:
 
 def test_fingerprint_shows_prefix_and_length_only() -> None:
     """The fingerprint names the key's kind and length, not its secret."""
-    assert key_fingerprint(TEST_KEY) == f"phaseo_v1_sk_te…({len(TEST_KEY)} chars)"
-    assert key_fingerprint("opaque-token-value") == "…(18 chars)"
+    assert masked_key(TEST_KEY) == f"phaseo_v1_sk_te…({len(TEST_KEY)} chars)"
+    assert masked_key("opaque-token-value") == "…(18 chars)"
 
 
 def test_exit_status_counts_only_failures() -> None:
@@ -430,7 +423,7 @@ def test_doctor_fails_on_a_corrupt_journal_and_passes_a_healthy_one(tmp_path: Pa
     assert code == 1 and "FAIL" in row and str(journal) in row and "corrupt" in row
     assert "journal check" in row and journal.read_bytes() == junk
     journal.unlink()
-    from phaseo_mcp.jobs.journal import open_journal
+    from phaseo_mcp.jobs.journal_open import open_journal
 
     open_journal(journal_url=None, state_dir=state).close()
     _, output = _run_doctor_sync(_offline_env(tmp_path))
@@ -443,7 +436,7 @@ def test_doctor_fails_on_a_corrupt_journal_and_passes_a_healthy_one(tmp_path: Pa
 )
 async def test_doctor_fails_on_a_read_only_journal(tmp_path: Path) -> None:
     """The state folder mounted read-only (root ignores file modes): the journal row FAILs."""
-    from phaseo_mcp.jobs.journal import open_journal
+    from phaseo_mcp.jobs.journal_open import open_journal
 
     state = tmp_path / "state"
     open_journal(journal_url=None, state_dir=state).close()

@@ -70,7 +70,7 @@ def fill(folder: Path) -> Path:
 READ_ROWS = """
 import json, sys
 from pathlib import Path
-from phaseo_mcp.jobs.journal import open_journal
+from phaseo_mcp.jobs.journal_open import open_journal
 journal = open_journal(journal_url=None, state_dir=Path(sys.argv[1]))
 print(json.dumps({r.video_id: r.state for r in journal.list_jobs(sys.argv[2], limit=100)}))
 """

@@ -20,7 +20,7 @@ from mcp.types import CallToolResult
 
 from phaseo_mcp.emulator import EmulatorConfig, EmulatorHandle
 from phaseo_mcp.jobs.fingerprint import key_fingerprint
-from phaseo_mcp.jobs.journal import open_journal
+from phaseo_mcp.jobs.journal_open import open_journal
 from phaseo_mcp.server.app import build_server
 
 from helpers import SUNRISE, TEST_KEY, call, damage_journal, data, make_settings, text

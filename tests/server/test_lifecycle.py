@@ -13,7 +13,7 @@ from mcp import Client
 
 from phaseo_mcp.emulator import EmulatorConfig, EmulatorHandle, JobPlan
 from phaseo_mcp.jobs.fingerprint import key_fingerprint
-from phaseo_mcp.jobs.journal import open_journal
+from phaseo_mcp.jobs.journal_open import open_journal
 
 from helpers import INITIALIZED, SUNRISE, TEST_KEY, call, data, mp4_boxes, raw_initialize, text
 

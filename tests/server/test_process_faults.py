@@ -14,7 +14,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
-from phaseo_mcp.jobs.journal import open_journal
+from phaseo_mcp.jobs.journal_open import open_journal
 from phaseo_mcp.server.app import build_server
 from phaseo_mcp.server.stopping import STOPPED_MESSAGE
 

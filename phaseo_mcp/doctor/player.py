@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from phaseo_mcp.config import Settings
-from phaseo_mcp.doctor import Check
+from phaseo_mcp.doctor.table import Check
 from phaseo_mcp.server.player_source import media_origins
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from phaseo_mcp.config import Settings
-from phaseo_mcp.doctor import Check
+from phaseo_mcp.doctor.table import Check
+from phaseo_mcp.jobs.journal_faults import inspect_sqlite
 
 
 def check_journal(settings: Settings) -> Check:
     """FAIL when the SQLite journal is corrupt, not a database, read-only, full or locked."""
-    from phaseo_mcp.jobs.journal_faults import inspect_sqlite
-
     report = inspect_sqlite(settings.journal_path)
     if report.ok:
         return Check("journal", "OK", report.detail)
