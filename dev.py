@@ -3,6 +3,7 @@
     python3 dev.py demo   # set up .venv and run the demo against the built-in emulator
     python3 dev.py test   # set up .venv (+ system tools the tests use), run ruff, mypy,
                           # lint-imports (the layer contracts in pyproject.toml) and pytest
+    python3 dev.py test --quick   # the same without the system tier (hosts, browsers, PostgreSQL…)
 
 Everything is installed into ./.venv and ./.cache; nothing else in the tree is written.
 """
@@ -161,9 +162,18 @@ def demo() -> int:
     return run(BIN / "phaseo-mcp", "demo", check=False)
 
 
+# Test processes (pytest-xdist). Most of a system test is waiting for another program, so two
+# workers shorten the run even on two cores; tests/tiers.py keeps each module, and each session
+# resource (PostgreSQL, the hosts' wheelhouse), on one worker.
+TEST_WORKERS = "2"
+
+
 def test(pytest_args: list[str]) -> int:
+    quick = "--quick" in pytest_args
+    pytest_args = [a for a in pytest_args if a != "--quick"]
     ensure_venv("dev")
-    ensure_system_tools()
+    if not quick:
+        ensure_system_tools()
     env = {**os.environ, "PHASEO_MCP_CACHE": str(CACHE)}
     for step in (
         [BIN / "ruff", "check", "."],
@@ -173,7 +183,10 @@ def test(pytest_args: list[str]) -> int:
     ):
         if run(*step, check=False, cwd=ROOT, env=env) != 0:
             return 1
-    return run(PY, "-m", "pytest", *pytest_args, check=False, cwd=ROOT, env=env)
+    tiers = ["-m", "not system"] if quick else []
+    chosen = any(a.startswith(("-n", "--numprocesses")) or "no:xdist" in a for a in pytest_args)
+    workers = [] if chosen else ["-n", TEST_WORKERS, "--dist", "loadgroup"]
+    return run(PY, "-m", "pytest", *workers, *tiers, *pytest_args, check=False, cwd=ROOT, env=env)
 
 
 def main(argv: list[str]) -> int:

@@ -9,13 +9,16 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
+from phaseo_mcp.clock import Clock
 from phaseo_mcp.config import Settings
 from phaseo_mcp.emulator import EmulatorConfig, EmulatorHandle, running_emulator
+from phaseo_mcp.gateway.client import GatewayClient
+from phaseo_mcp.gateway.transport import upstream_client
 from phaseo_mcp.server.app import build_server
 
 from helpers import OTHER_KEY, TEST_KEY, TIME_SCALE, make_settings
 
-pytest_plugins = ["pgfixture"]
+pytest_plugins = ["pgfixture", "tiers"]
 # Tests run the emulator and the server with the same speed-up (TIME_SCALE), so a 10 s job
 # takes 0.1 s of real time.
 __all__ = ["OTHER_KEY", "TEST_KEY"]
@@ -77,3 +80,22 @@ async def client(request: pytest.FixtureRequest, server: MCPServer) -> AsyncIter
     """The real mcp client, in process, in both protocol eras."""
     async with Client(server, mode=request.param) as c:
         yield c
+
+
+@pytest.fixture
+def gateway_clock() -> Clock:
+    """The clock of the ``gateway`` fixture: frozen, so only the test moves it."""
+    return Clock(0)
+
+
+@pytest.fixture
+async def gateway(settings: Settings, gateway_clock: Clock) -> AsyncIterator[GatewayClient]:
+    """A GatewayClient as the server makes one (same HTTP client), on the emulator's loopback."""
+    async with upstream_client(settings) as http:
+        yield GatewayClient(
+            http,
+            base_url=settings.base_url,
+            api_key=settings.api_key_value(),
+            policy=settings.retry,
+            clock=gateway_clock,
+        )

@@ -23,6 +23,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_version_names_the_package_version() -> None:
+    """`phaseo-mcp --version` prints the package's version."""
     done = _run("--version")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"phaseo-mcp {__version__}"
@@ -30,6 +31,7 @@ def test_version_names_the_package_version() -> None:
 
 @pytest.mark.parametrize("command", SUBCOMMANDS, ids=lambda c: c or "top")
 def test_help_shows_examples_of_the_subcommand(command: str) -> None:
+    """Each subcommand's --help has examples that run that subcommand."""
     done = _run(*command.split(), "--help")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: phaseo-mcp"), done.stdout[:200]

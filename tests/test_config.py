@@ -15,6 +15,7 @@ from helpers import TEST_KEY
 
 
 def test_empty_key_counts_as_unset_and_defaults_apply() -> None:
+    """A blank API key counts as unset and the other settings take their defaults."""
     settings = Settings.from_env({"PHASEO_API_KEY": "   "})
     assert settings.api_key is None
     assert settings.base_url == DEFAULT_BASE_URL
@@ -23,6 +24,7 @@ def test_empty_key_counts_as_unset_and_defaults_apply() -> None:
 
 
 def test_flags_win_over_the_environment_and_the_key_stays_secret() -> None:
+    """Flags override the environment, and the key is kept out of the settings' repr."""
     env = {
         "PHASEO_API_KEY": "phaseo_v1_sk_a_b",
         "PHASEO_BASE_URL": "http://127.0.0.1:1/v1",

@@ -43,5 +43,6 @@ def test_each_os_error_has_a_kind_and_says_what_to_do(
 
 
 def test_a_kind_without_a_suggested_call_has_none() -> None:
+    """An OS error whose kind suggests no call maps with next_call None."""
     mapped = os_failure(OSError(errno.ENOSPC, "No space left on device"), doing="Saving x.mp4")
     assert mapped.failure_kind == "disk_full" and mapped.next_call is None

@@ -41,17 +41,19 @@ def build_server(
     token_verifier: TokenVerifier | None = None,
     auth: AuthSettings | None = None,
     running: RunningCalls | None = None,
+    clock: Clock | None = None,
 ) -> MCPServer:
-    """``running``: pass one to stop this server's tool calls from outside (on SIGTERM)."""
+    """``running``: pass one to stop this server's tool calls from outside (on SIGTERM).
+    ``clock``: the time its waits, budgets and caches follow (tests pass one they advance)."""
     register_secret(settings.api_key_value(), pin=True)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
-        clock = Clock(settings.time_scale)
+        clock_now = clock or Clock(settings.time_scale)
         state = AppState(
             settings=settings,
-            clock=clock,
-            catalog=CatalogCache(settings.catalog_ttl_seconds, clock),
+            clock=clock_now,
+            catalog=CatalogCache(settings.catalog_ttl_seconds, clock_now),
             running=running or RunningCalls(),
         )
         try:

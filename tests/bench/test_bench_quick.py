@@ -18,8 +18,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.timeout(600)  # its own subprocess may take up to 240 s
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the download figure compares with curl")
 def test_quick_mode_produces_every_figure(tmp_path: Path) -> None:
+    """bench/run.py --quick runs to the end and writes every figure the results table lists."""
     sys.path.insert(0, str(REPO))
     try:
         from bench.run import EXPECTED_KEYS

@@ -29,6 +29,7 @@ from phaseo_mcp.gateway.responses import VideoObject
     ],
 )
 def test_both_vocabularies_and_aliases_normalise(raw: str | None, expected: str) -> None:
+    """Every status word of both API vocabularies, and their aliases, maps to one status."""
     assert normalize_status(raw) == expected
 
 
@@ -58,6 +59,7 @@ def test_job_accepts_every_documented_variation() -> None:
 
 
 def test_cost_falls_back_to_the_billing_summary() -> None:
+    """A job without a top-level cost takes it from the billing summary."""
     obj = VideoObject.model_validate(
         {"id": "G-2", "status": "completed", "billing": {"settled_user_cost": "1.25"}}
     )
@@ -65,6 +67,7 @@ def test_cost_falls_back_to_the_billing_summary() -> None:
 
 
 def test_completed_job_without_outputs_still_has_output_zero() -> None:
+    """A completed job with only a top-level asset still has output 0 with its size and hash."""
     obj = VideoObject.model_validate(
         {
             "id": "G-3",
@@ -88,11 +91,13 @@ def test_completed_job_without_outputs_still_has_output_zero() -> None:
     ],
 )
 def test_request_is_strict(body: dict) -> None:
+    """A create request with an unknown, missing or ill-typed field is refused by the model."""
     with pytest.raises(ValidationError):
         CreateVideoRequest.model_validate(body)
 
 
 def test_request_body_carries_only_set_fields() -> None:
+    """The create body sent upstream holds only the fields the caller set."""
     req = CreateVideoRequest.model_validate(
         {"model": "m", "prompt": "p", "webhook": {"url": "http://localhost:9/h"}}
     )

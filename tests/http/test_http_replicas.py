@@ -37,7 +37,7 @@ from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 
 from helpers import data, text
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.system]  # nginx in front of two replicas
 TOKEN = "replica-token-0123456789abcdef"
 
 
@@ -83,8 +83,9 @@ async def test_concurrent_workflows_through_nginx_with_progress(
     """Eight clients create → wait (progress) → download through nginx over both replicas."""
     nginx_binary()
     results: dict[int, dict[str, Any]] = {}
-    for _ in range(8):  # long enough that every wait polls before the end and reports progress
-        emulator.plan_next_job(JobPlan(seconds=200))
+    progress = {n: Progress([]) for n in range(8)}
+    for _ in range(8):  # they finish when the test moves the emulator's clock, not before
+        emulator.plan_next_job(JobPlan(seconds=1e6))
     async with two_replicas(emulator, tmp_path, fresh_postgres_url) as (a, b):
         with nginx_in_front(tmp_path, (a, b)) as front:
             url = front + "/mcp"
@@ -92,16 +93,18 @@ async def test_concurrent_workflows_through_nginx_with_progress(
             async def one(n: int) -> None:
                 async with _client(url, "auto" if n % 2 else "legacy") as client:
                     job = await create(client, prompt=f"replica clip {n}: waves on a pier")
-                    progress = Progress([])
-                    done = await wait_done(client, job["video_id"], progress)
+                    done = await wait_done(client, job["video_id"], progress[n])
                     saved = await client.call_tool("download_video", {"video_id": job["video_id"]})
                     assert not saved.is_error, text(saved)
-                    results[n] = {"done": done, "progress": progress, "saved": data(saved)}
+                    results[n] = {"done": done, "progress": progress[n], "saved": data(saved)}
 
             with anyio.fail_after(120):
                 async with anyio.create_task_group() as tg:
                     for n in range(8):
                         tg.start_soon(one, n)
+                    while not all(p.values for p in progress.values()):  # every wait reported
+                        await anyio.sleep(0.05)
+                    emulator.clock.advance(1e6)
                 async with _client(a.url) as on_a, _client(b.url) as on_b:
                     listed_a = await on_a.call_tool("list_videos", {"limit": 100})
                     listed_b = await on_b.call_tool("list_videos", {"limit": 100})
@@ -190,7 +193,7 @@ async def _race(a: Client, b: Client, args: dict[str, Any]) -> list[CallToolResu
     async with anyio.create_task_group() as tg:
         tg.start_soon(fire, a)
         tg.start_soon(fire, b)
-        await anyio.sleep(0.05)
+        await anyio.wait_all_tasks_blocked()  # both are waiting at the gate
         go.set()
     return out
 

@@ -24,6 +24,7 @@ from phaseo_mcp.jobs.paths import (
 
 @pytest.mark.parametrize("name", ["sunrise.mp4", "my video (1).mp4", "clip_2026-11-25", "été.mp4"])
 def test_plain_names_are_accepted(name: str) -> None:
+    """Ordinary file names pass the check unchanged."""
     assert check_filename(name) == name
 
 
@@ -32,11 +33,13 @@ def test_plain_names_are_accepted(name: str) -> None:
     ["", "../a", "a/b", "a\\b", "/abs", ".env", "~x", "CON", "lpt1.mp4", "a\x00", "x.", "a:b"],
 )
 def test_dangerous_names_are_refused(name: str) -> None:
+    """Names that escape the folder, hide, or name devices are refused as bad input."""
     with pytest.raises(InputError):
         check_filename(name)
 
 
 def test_names_get_the_right_extension_and_index_suffix() -> None:
+    """Saved names get the MIME type's extension and an index suffix for extra outputs."""
     assert target_name("G-1", 0, "video/mp4", None, False).name == "G-1.mp4"
     assert target_name("G-1", 2, "video/webm", None, True).name == "G-1-2.webm"
     assert target_name("G-1", 1, "video/mp4", "sunrise", True).name == "sunrise-1.mp4"
@@ -45,6 +48,7 @@ def test_names_get_the_right_extension_and_index_suffix() -> None:
 
 
 def test_output_dir_problems_are_config_errors(tmp_path: Path) -> None:
+    """A file, relative or templated output folder is a config error; a missing one is made."""
     afile = tmp_path / "f"
     afile.write_text("x")
     for bad in (afile, Path("relative"), Path("/x/${HOME}")):
@@ -55,6 +59,7 @@ def test_output_dir_problems_are_config_errors(tmp_path: Path) -> None:
 
 
 def test_confined_path_refuses_symlinks_and_non_files(tmp_path: Path) -> None:
+    """A target that is a folder or a symlink is refused; a plain new name is allowed."""
     (tmp_path / "dir.mp4").mkdir()
     (tmp_path / "link.mp4").symlink_to(tmp_path / "elsewhere")
     with pytest.raises(InputError):
@@ -91,6 +96,7 @@ def test_every_device_spelling_windows_refuses_is_refused(name: str) -> None:
     "name", ["CONSOLE.mp4", "com10.mp4", "lpt.mp4", "icon.mp4", "my con.mp4", "nully", "COMA"]
 )
 def test_names_that_only_look_like_devices_are_fine(name: str) -> None:
+    """Names that merely resemble device names are accepted."""
     assert check_filename(name) == name
 
 
@@ -120,6 +126,7 @@ def test_an_extension_contradicting_the_content_is_corrected_with_a_note() -> No
 
 
 def test_temporary_names_carry_the_job_and_are_never_a_callers_name() -> None:
+    """Temporary names are hidden .part files tagged with the job, and a caller cannot use one."""
     temp = temp_name("clip.mp4", "G-1")
     assert temp.startswith(".clip.mp4.") and temp.endswith(".part")
     assert temp_job_tag(temp) == job_tag("G-1") != job_tag("G-2")
@@ -129,6 +136,7 @@ def test_temporary_names_carry_the_job_and_are_never_a_callers_name() -> None:
 
 
 def test_a_taken_name_gets_a_free_alternative(tmp_path: Path) -> None:
+    """A taken name gets the next free numbered alternative, or None when it cannot fit."""
     (tmp_path / "clip.mp4").write_bytes(b"a")
     (tmp_path / "clip (2).mp4").write_bytes(b"b")
     assert free_alternative(tmp_path, "clip.mp4") == "clip (3).mp4"

@@ -87,6 +87,7 @@ def test_this_machine_uses_an_atomic_rename_that_refuses_to_replace(tmp_path: Pa
 
 @pytest.mark.parametrize("strategy", STRATEGIES, ids=lambda s: s.__name__)
 def test_a_name_already_taken_is_left_alone(strategy: Strategy, tmp_path: Path) -> None:
+    """Placing onto an existing file fails and leaves both that file and the download intact."""
     target, temp = tmp_path / "mine.mp4", tmp_path / ".new.part"
     target.write_bytes(b"the user's own file")
     temp.write_bytes(b"downloaded")
@@ -97,6 +98,7 @@ def test_a_name_already_taken_is_left_alone(strategy: Strategy, tmp_path: Path) 
 
 
 def test_overwrite_replaces_and_no_overwrite_refuses(tmp_path: Path) -> None:
+    """overwrite=True replaces the target; overwrite=False refuses and keeps it."""
     target = tmp_path / "mine.mp4"
     target.write_bytes(b"old")
     for content, overwrite in ((b"new", True), (b"newer", False)):

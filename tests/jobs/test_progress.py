@@ -25,6 +25,7 @@ def _job(status: str, progress: float | None) -> Job:
 
 @pytest.mark.parametrize("seed", range(20))
 async def test_series_is_strictly_increasing_and_heartbeats_stay_below_next_real(seed: int) -> None:
+    """Reported progress only rises, and heartbeats never reach the next real value."""
     rng = random.Random(seed)
     seen: list[float] = []
 
@@ -49,6 +50,7 @@ async def test_series_is_strictly_increasing_and_heartbeats_stay_below_next_real
 
 
 async def test_no_callback_means_nothing_happens() -> None:
+    """Without a progress callback, reporting records nothing and raises nothing."""
     reporter = ProgressReporter(None)
     await reporter.real_value(_job("processing", 50))
     await reporter.heartbeat("x")

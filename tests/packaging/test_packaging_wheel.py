@@ -28,7 +28,8 @@ INSTALL_TIMEOUT_SECONDS = 900
 RUN_TIMEOUT_SECONDS = 180
 SAMPLE = "phaseo_mcp/emulator/data/sample.mp4"
 
-pytestmark = pytest.mark.slow
+# Builds wheels and installs them into fresh venvs: longer than the default bound.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def _run(

@@ -51,6 +51,7 @@ async def run_agent(client: Client, request: dict[str, Any]) -> list[tuple[str, 
 
 
 async def test_happy_path_takes_four_calls(client: Client, output_dir: Path) -> None:
+    """A scripted agent gets a saved video in four calls: list, create, wait, download."""
     calls = await run_agent(client, REQUEST)
     assert [c[0] for c in calls] == [
         "list_video_models",
@@ -65,6 +66,7 @@ async def test_happy_path_takes_four_calls(client: Client, output_dir: Path) -> 
 async def test_job_outliving_one_wait_budget_needs_one_more_wait(
     client: Client, emulator: EmulatorHandle
 ) -> None:
+    """A job longer than one wait budget needs one more wait, then downloads."""
     emulator.plan_next_job(JobPlan(seconds=80))
     calls = await run_agent(client, REQUEST)
     tools = [c[0] for c in calls]
@@ -74,6 +76,7 @@ async def test_job_outliving_one_wait_budget_needs_one_more_wait(
 
 
 async def test_failed_job_stops_with_the_reason(client: Client, emulator: EmulatorHandle) -> None:
+    """A failed job ends the agent's run with its failure kind and no retry of the create."""
     emulator.plan_next_job(JobPlan(outcome="provider_error"))
     calls = await run_agent(client, REQUEST)
     last_tool, last, _ = calls[-1]
@@ -85,6 +88,7 @@ async def test_failed_job_stops_with_the_reason(client: Client, emulator: Emulat
 async def test_guardrail_refusal_stops_without_retrying(
     client: Client, emulator: EmulatorHandle
 ) -> None:
+    """A content refusal on create stops the agent after one create, with content_refused."""
     emulator.faults.add(route="create", kind="http", status=403)
     calls = await run_agent(client, REQUEST)
     assert [c[0] for c in calls] == ["list_video_models", "create_video"]
@@ -95,6 +99,7 @@ async def test_guardrail_refusal_stops_without_retrying(
 async def test_unsupported_parameter_is_refused_with_allowed_values(
     client: Client, emulator: EmulatorHandle
 ) -> None:
+    """An unsupported duration is refused locally, naming the allowed values and what to call."""
     models = data(await call(client, "list_video_models", {}))["models"]
     model = next(m for m in models if m["durations"] and 5 not in m["durations"])
     result = await call(
@@ -110,6 +115,7 @@ async def test_unsupported_parameter_is_refused_with_allowed_values(
 async def test_create_over_the_cost_ceiling_is_refused_with_the_estimate(
     emulator: EmulatorHandle, output_dir: Path, state_dir: Path
 ) -> None:
+    """A create over the cost ceiling is refused with the estimate and the setting to change."""
     settings = make_settings(emulator.base_url, output_dir, state_dir, max_cost_usd=0.01)
     async with Client(build_server(settings)) as client:
         calls = await run_agent(client, REQUEST)

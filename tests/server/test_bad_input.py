@@ -146,6 +146,7 @@ async def test_malformed_call_is_a_clear_error_that_costs_nothing(
     args: dict[str, Any],
     mentions: str,
 ) -> None:
+    """Malformed arguments give a short isError naming the problem, and no request or file."""
     before = files_under(tmp_path)
     result = await call(client, tool, args)
     assert result.is_error, f"{tool}{args!r} was accepted"

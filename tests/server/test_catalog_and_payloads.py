@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
-import anyio
 import pytest
 from mcp import Client
 
+from phaseo_mcp.clock import Clock
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
 from phaseo_mcp.server.app import INSTRUCTIONS, build_server
 
-from helpers import TIME_SCALE, call, data, make_settings, text
+from helpers import call, data, make_settings, text
 
 pytestmark = pytest.mark.anyio
 
@@ -25,6 +24,7 @@ async def _models(client: Client, **args: object) -> list[dict]:
 
 
 async def test_models_are_summarised_compactly_from_both_alias_forms(client: Client) -> None:
+    """list_video_models summarises models from both catalogue field spellings, with prices."""
     models = await _models(client)
     ids = {m["id"] for m in models}
     assert {"google/veo-3.1-lite", "openai/sora-2"} <= ids
@@ -36,6 +36,7 @@ async def test_models_are_summarised_compactly_from_both_alias_forms(client: Cli
 async def test_params_filter_is_passed_to_the_gateway(
     client: Client, emulator: EmulatorHandle
 ) -> None:
+    """The params filter reaches the gateway and narrows the list, fetched separately."""
     everything = await _models(client)
     with_audio = await _models(client, params=["generate_audio"])
     assert 0 < len(with_audio) < len(everything)
@@ -43,6 +44,7 @@ async def test_params_filter_is_passed_to_the_gateway(
 
 
 async def test_catalogue_is_cached(client: Client, emulator: EmulatorHandle) -> None:
+    """The catalogue is fetched once and reused by later listings and create checks."""
     first = await call(client, "list_video_models", {})
     second = await call(client, "list_video_models", {})
     assert data(first)["cached"] is False and data(second)["cached"] is True
@@ -52,6 +54,7 @@ async def test_catalogue_is_cached(client: Client, emulator: EmulatorHandle) -> 
 
 
 async def test_estimate_is_price_times_duration_times_samples(client: Client) -> None:
+    """The cost estimate is the per-second price times the duration times the sample count."""
     models = {m["id"]: m for m in await _models(client)}
     veo = models["google/veo-3.1-lite"]
     samples = max(veo["sample_counts"] or [1])
@@ -77,6 +80,7 @@ async def test_estimate_is_price_times_duration_times_samples(client: Client) ->
 async def test_values_outside_the_catalogue_are_refused_before_any_post(
     client: Client, emulator: EmulatorHandle, bad: dict
 ) -> None:
+    """Values the catalogue does not allow are refused before any create is sent."""
     models = {m["id"]: m for m in await _models(client)}
     veo = models["google/veo-3.1-lite"]
     key, value = next(iter(bad.items()))
@@ -96,6 +100,7 @@ async def test_values_outside_the_catalogue_are_refused_before_any_post(
 async def test_image_reference_on_text_only_model_is_refused(
     client: Client, emulator: EmulatorHandle
 ) -> None:
+    """An image reference for a text-only model is refused locally, naming image_url."""
     models = await _models(client)
     text_only = next(m for m in models if "image" not in m["inputs"])
     ref = {"type": "image_url", "role": "first_frame", "image_url": {"url": "https://e.com/a.png"}}
@@ -111,6 +116,7 @@ async def test_image_reference_on_text_only_model_is_refused(
 async def test_unreachable_catalogue_lets_create_through_and_says_so(
     client: Client, emulator: EmulatorHandle
 ) -> None:
+    """When the catalogue cannot be read, create still goes out and notes it was not checked."""
     emulator.faults.add(route="models", kind="http", status=503, count=20)
     result = await call(client, "create_video", {"model": "openai/sora-2", "prompt": "x"})
     assert not result.is_error, text(result)
@@ -119,6 +125,7 @@ async def test_unreachable_catalogue_lets_create_through_and_says_so(
 
 
 async def test_tools_list_is_compact_and_every_argument_described(client: Client) -> None:
+    """tools/list stays under 12 KiB on the wire and describes every tool argument."""
     tools = (await client.list_tools()).tools
     wire = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]
     size = len(json.dumps(wire, separators=(",", ":")))  # as sent on the wire
@@ -133,6 +140,7 @@ async def test_tools_list_is_compact_and_every_argument_described(client: Client
 async def test_status_text_is_short_and_structured_content_carries_details(
     client: Client, emulator: EmulatorHandle
 ) -> None:
+    """A status result's text is short; the details are in its structured content."""
     emulator.plan_next_job(JobPlan(seconds=1000))
     created = await call(client, "create_video", {"model": "openai/sora-2", "prompt": "x"})
     status = await call(client, "get_video_status", {"video_id": data(created)["video_id"]})
@@ -142,6 +150,7 @@ async def test_status_text_is_short_and_structured_content_carries_details(
 
 
 async def test_annotations_are_truthful(client: Client) -> None:
+    """Each tool's annotations (read-only, idempotent, destructive) match what it does."""
     tools = {t.name: t.annotations for t in (await client.list_tools()).tools}
     assert tools["create_video"].read_only_hint is False
     assert tools["create_video"].idempotent_hint is False
@@ -152,6 +161,7 @@ async def test_annotations_are_truthful(client: Client) -> None:
 
 
 async def test_instructions_describe_the_workflow(client: Client) -> None:
+    """The server's instructions name the workflow's tools and are served in the handshake."""
     assert "create_video" in INSTRUCTIONS and "wait_for_video" in INSTRUCTIONS
     assert client.instructions == INSTRUCTIONS  # as served in the handshake
 
@@ -159,23 +169,23 @@ async def test_instructions_describe_the_workflow(client: Client) -> None:
 async def test_catalogue_is_cached_then_refetched_after_its_ttl(
     emulator: EmulatorHandle, output_dir: Path, state_dir: Path
 ) -> None:
-    ttl = 100.0  # emulated seconds: 1 s of real time at the tests' time scale
+    """The catalogue is reused within its TTL on the server's clock and fetched afresh after."""
+    ttl = 100.0
     settings = make_settings(emulator.base_url, output_dir, state_dir, catalog_ttl_seconds=ttl)
-    async with Client(build_server(settings)) as client:
-        started = time.monotonic()
+    clock = Clock(0)  # stands still: only the test moves it
+    async with Client(build_server(settings, clock=clock)) as client:
         await call(client, "list_video_models", {})
-        fetched = time.monotonic()  # the entry was stored before this: it expires by fetched + ttl
-        await call(client, "list_video_models", {})
-        if time.monotonic() - started < ttl / TIME_SCALE:  # both calls inside the TTL
-            assert emulator.counters["models"] == 1
-        await anyio.sleep(ttl / TIME_SCALE + 0.1 - (time.monotonic() - fetched))
-        before = emulator.counters["models"]
+        clock.advance(ttl - 1)
+        cached = await call(client, "list_video_models", {})
+        assert emulator.counters["models"] == 1 and data(cached)["cached"] is True
+        clock.advance(1)
         again = await call(client, "list_video_models", {})
-    assert not again.is_error
-    assert emulator.counters["models"] == before + 1  # expired: fetched afresh
+    assert not again.is_error and data(again)["cached"] is False
+    assert emulator.counters["models"] == 2  # expired: fetched afresh
 
 
 async def test_status_resource_returns_the_job(client: Client) -> None:
+    """The phaseo://videos/{id} resource returns the job's status."""
     created = data(await call(client, "create_video", {"model": "openai/sora-2", "prompt": "x"}))
     resource = await client.read_resource(f"phaseo://videos/{created['video_id']}")
     body = json.loads(resource.contents[0].text)

@@ -138,6 +138,7 @@ async def test_rejected_key_names_the_variable_and_never_shows_the_key(
     args: dict[str, Any],
     route: str,
 ) -> None:
+    """A rejected key is an auth error naming PHASEO_API_KEY, never the key, one request only."""
     result = await call(client, tool, args)
     message = failed(result, "auth")
     assert "PHASEO_API_KEY" in message and "401" in message
@@ -176,6 +177,7 @@ async def test_create_refusal_says_what_to_do_and_is_sent_once(
     kind: str,
     says: str,
 ) -> None:
+    """A refused create says what to do, is sent once, and does not block a later same request."""
     emulator.faults.add("create", "http", status=status, **fault)
     message = failed(await call(client, "create_video", SUNRISE), kind)
     assert says in message and str(status) in message
@@ -197,6 +199,7 @@ async def test_status_of_a_job_the_gateway_does_not_have_is_not_found(
     state_dir: Path,
     which: str,
 ) -> None:
+    """Status of an unknown, deleted or other key's job is not_found."""
     video_id = UNKNOWN_ID if which == "unknown" else await _job(client, emulator)
     if which == "deleted":
         assert not (await call(client, "delete_video", {"video_id": video_id})).is_error
@@ -256,6 +259,7 @@ async def test_404_from_a_route_points_at_the_base_url(
 async def test_status_429_beyond_the_retry_budget_is_a_clear_error(
     client: Client, emulator: EmulatorHandle, tool: str
 ) -> None:
+    """A status 429 that outlasts the retries is rate_limited, saying how many and to wait."""
     video_id = await _job(client, emulator)
     emulator.faults.add("status", "http", status=429, retry_after=1, count=ATTEMPTS + 3)
     message = failed(await call(client, tool, {"video_id": video_id}), "rate_limited")
@@ -288,6 +292,7 @@ async def test_create_429_waits_for_retry_after_then_retries(
 async def test_create_429_that_persists_is_rate_limited_without_a_job(
     client: Client, emulator: EmulatorHandle
 ) -> None:
+    """A create 429 that persists is rate_limited after the retries, and no job exists."""
     emulator.faults.add("create", "http", status=429, count=ATTEMPTS + 3)
     message = failed(await call(client, "create_video", SUNRISE), "rate_limited")
     assert f"{ATTEMPTS - 1} retries" in message
@@ -319,6 +324,7 @@ async def test_create_5xx_is_not_retried(
 async def test_provider_failure_diagnostics_are_summarised_not_dumped(
     client: Client, emulator: EmulatorHandle
 ) -> None:
+    """A provider failure's diagnostics are summarised in the message, not dumped."""
     _json_fault(
         emulator,
         "create",
@@ -359,6 +365,7 @@ async def test_provider_failure_diagnostics_are_summarised_not_dumped(
 
 
 async def test_a_huge_provider_hint_is_cut_short(client: Client, emulator: EmulatorHandle) -> None:
+    """A huge provider hint is shortened so the message stays small."""
     _json_fault(
         emulator,
         "create",
@@ -393,6 +400,7 @@ async def test_a_huge_provider_hint_is_cut_short(client: Client, emulator: Emula
 async def test_older_error_body_formats_map_the_same_way(
     client: Client, emulator: EmulatorHandle, fmt: int, status: int, kind: str, says: str
 ) -> None:
+    """Older error body formats map to the same failure kinds and messages."""
     emulator.faults.add("create", "http", status=status, format=fmt)
     message = failed(await call(client, "create_video", SUNRISE), kind)
     assert says in message
@@ -406,6 +414,7 @@ async def test_older_error_body_formats_map_the_same_way(
 async def test_older_format_not_found_on_reads(
     client: Client, emulator: EmulatorHandle, output_dir: Path, fmt: int, tool: str
 ) -> None:
+    """An older-format 404 on a read is not_found naming the id, with one request, no file."""
     emulator.faults.add("status", "http", status=404, format=fmt)
     result = await call(client, tool, {"video_id": UNKNOWN_ID})
     message = failed(result, "not_found")
@@ -426,6 +435,7 @@ async def test_older_format_not_found_on_reads(
 async def test_html_error_page_on_create_is_mapped_without_echoing_it(
     client: Client, emulator: EmulatorHandle, status: int, kind: str, says: str
 ) -> None:
+    """An HTML error page on create maps to a kind without echoing the page."""
     emulator.faults.add("create", "http", status=status, body=HTML_PAGE)
     message = failed(await call(client, "create_video", SUNRISE), kind)
     assert says in message
@@ -438,6 +448,7 @@ async def test_html_error_page_on_create_is_mapped_without_echoing_it(
 async def test_html_error_page_on_status_is_retried_then_reported(
     client: Client, emulator: EmulatorHandle
 ) -> None:
+    """An HTML error page on status is retried, then reported without its markup."""
     video_id = await _job(client, emulator)
     emulator.faults.add("status", "http", status=502, body=HTML_PAGE, count=ATTEMPTS + 2)
     message = failed(
@@ -450,6 +461,7 @@ async def test_html_error_page_on_status_is_retried_then_reported(
 async def test_html_error_page_on_status_then_recovery(
     client: Client, emulator: EmulatorHandle
 ) -> None:
+    """A status read that gets HTML error pages then a good answer succeeds."""
     video_id = await _job(client, emulator)
     emulator.faults.add("status", "http", status=503, body=HTML_PAGE, count=2)
     result = await call(client, "get_video_status", {"video_id": video_id})
@@ -482,6 +494,7 @@ async def test_create_connection_drop_is_outcome_unknown_and_sent_once(
 async def test_broken_status_answer_is_retried_and_succeeds(
     client: Client, emulator: EmulatorHandle, kind: str
 ) -> None:
+    """A broken status answer once is retried and the read succeeds."""
     video_id = await _job(client, emulator)
     emulator.faults.add("status", kind)
     result = await call(client, "get_video_status", {"video_id": video_id})
@@ -494,6 +507,7 @@ async def test_broken_status_answer_is_retried_and_succeeds(
 async def test_status_answer_that_keeps_breaking_is_a_clear_error(
     client: Client, emulator: EmulatorHandle, kind: str
 ) -> None:
+    """A status answer that stays broken is unavailable after the retries, saying try again."""
     video_id = await _job(client, emulator)
     emulator.faults.add("status", kind, count=ATTEMPTS + 2)
     message = failed(await call(client, "get_video_status", {"video_id": video_id}), "unavailable")

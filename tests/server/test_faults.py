@@ -49,6 +49,7 @@ async def _job(
 async def test_status_read_retries_only_what_is_retryable(
     client: Client, emulator: EmulatorHandle, status: int, count: int, ok: bool, requests: int
 ) -> None:
+    """Status reads retry retryable statuses only, with the expected number of requests."""
     video_id = await _job(client, emulator)
     emulator.faults.add(route="status", kind="http", status=status, count=count)
     result = await call(client, "get_video_status", {"video_id": video_id})
@@ -59,6 +60,7 @@ async def test_status_read_retries_only_what_is_retryable(
 async def test_retry_after_http_date_is_parsed_and_retried(
     client: Client, emulator: EmulatorHandle
 ) -> None:
+    """A 429 whose Retry-After is an HTTP date is waited out and retried once."""
     video_id = await _job(client, emulator)
     emulator.faults.add(route="status", kind="http", status=429, retry_after="date", count=1)
     result = await call(client, "get_video_status", {"video_id": video_id})
@@ -66,6 +68,7 @@ async def test_retry_after_http_date_is_parsed_and_retried(
 
 
 async def test_501_says_the_video_api_is_disabled(client: Client, emulator: EmulatorHandle) -> None:
+    """A 501 says the video API is not enabled, as unavailable, without retrying."""
     emulator.faults.add(route="models", kind="http", status=501)
     result = await call(client, "list_video_models", {})
     assert result.is_error and "not enabled" in text(result)
@@ -76,6 +79,7 @@ async def test_501_says_the_video_api_is_disabled(client: Client, emulator: Emul
 async def test_dropped_status_connection_is_retried(
     client: Client, emulator: EmulatorHandle
 ) -> None:
+    """Dropped status connections are retried until an answer comes."""
     video_id = await _job(client, emulator)
     emulator.faults.add(route="status", kind="drop", count=2)
     result = await call(client, "get_video_status", {"video_id": video_id})
@@ -84,6 +88,7 @@ async def test_dropped_status_connection_is_retried(
 
 
 async def test_models_5xx_burst_is_absorbed(client: Client, emulator: EmulatorHandle) -> None:
+    """A short burst of 503s on the catalogue is retried away."""
     emulator.faults.add(route="models", kind="http", status=503, count=2)
     result = await call(client, "list_video_models", {})
     assert not result.is_error and emulator.counters["models"] == 3
@@ -95,6 +100,7 @@ async def test_models_5xx_burst_is_absorbed(client: Client, emulator: EmulatorHa
 async def test_create_5xx_is_reported_not_retried_and_not_a_duplicate(
     client: Client, emulator: EmulatorHandle
 ) -> None:
+    """A create 503 is reported without a retry and does not block a later same create."""
     emulator.faults.add(route="create", kind="http", status=503)
     first = await call(client, "create_video", SUNRISE)
     assert first.is_error and emulator.counters["create"] == 1
@@ -106,6 +112,7 @@ async def test_create_5xx_is_reported_not_retried_and_not_a_duplicate(
 async def test_create_429_is_retried_after_retry_after(
     client: Client, emulator: EmulatorHandle
 ) -> None:
+    """A create 429 is retried after Retry-After and makes exactly one job."""
     emulator.faults.add(route="create", kind="http", status=429, retry_after=1)
     result = await call(client, "create_video", SUNRISE)
     assert not result.is_error, text(result)
@@ -119,6 +126,7 @@ async def test_create_429_is_retried_after_retry_after(
 async def test_create_refusals_are_distinct(
     client: Client, emulator: EmulatorHandle, status: int, kind: str
 ) -> None:
+    """Each create refusal status gets its own failure kind, sent once."""
     emulator.faults.add(route="create", kind="http", status=status)
     result = await call(client, "create_video", SUNRISE)
     assert result.is_error and data(result)["failure_kind"] == kind
@@ -147,6 +155,7 @@ async def test_create_dropped_after_sending_is_outcome_unknown_and_guarded(
 async def test_create_timeout_is_outcome_unknown(
     emulator: EmulatorHandle, output_dir: Path, state_dir: Path
 ) -> None:
+    """A create that times out is outcome_unknown and is not resent."""
     settings = make_settings(
         emulator.base_url, output_dir, state_dir, read_timeout_seconds=20.0
     )  # 0.2 s of real time at the test time scale
@@ -181,6 +190,7 @@ async def test_create_connection_refused_is_retried_then_reported(
 async def test_broken_download_restarts_from_the_start(
     client: Client, emulator: EmulatorHandle, output_dir: Path, kind: str
 ) -> None:
+    """A download broken once restarts from the start and saves one file."""
     video_id = await _job(client, emulator)
     emulator.faults.add(route="content", kind=kind, count=1)
     result = await call(client, "download_video", {"video_id": video_id})
@@ -192,6 +202,7 @@ async def test_broken_download_restarts_from_the_start(
 async def test_download_that_keeps_breaking_leaves_no_file(
     client: Client, emulator: EmulatorHandle, output_dir: Path
 ) -> None:
+    """A download that keeps breaking is an error after its attempts and leaves no file."""
     video_id = await _job(client, emulator)
     emulator.faults.add(route="content", kind="drop_mid_body", count=10)
     result = await call(client, "download_video", {"video_id": video_id})
@@ -203,6 +214,7 @@ async def test_download_that_keeps_breaking_leaves_no_file(
 async def test_wrong_sha256_gets_exactly_one_fresh_download_then_an_error(
     client: Client, emulator: EmulatorHandle, output_dir: Path
 ) -> None:
+    """A sha256 mismatch gets one fresh download, then an integrity error and no file."""
     video_id = await _job(client, emulator, wrong_sha256=True)
     result = await call(client, "download_video", {"video_id": video_id})
     assert result.is_error and data(result)["failure_kind"] == "integrity"

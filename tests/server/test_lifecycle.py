@@ -52,6 +52,7 @@ async def test_heartbeats_arrive_between_slow_polls(
 async def test_delete_leaves_a_tombstone_and_running_jobs_cannot_be_deleted(
     client: Client, emulator: EmulatorHandle, state_dir: Path
 ) -> None:
+    """Deleting a running job is refused; a deleted job is not_found and tombstoned."""
     emulator.plan_next_job(JobPlan(seconds=1e6))
     running = data(await call(client, "create_video", SUNRISE))
     refused = await call(client, "delete_video", {"video_id": running["video_id"]})
@@ -72,6 +73,7 @@ async def test_delete_leaves_a_tombstone_and_running_jobs_cannot_be_deleted(
 
 
 async def test_journal_prune_command_forgets_old_entries(client: Client, state_dir: Path) -> None:
+    """`phaseo-mcp journal prune` removes old journal entries and reports how many."""
     await call(client, "create_video", SUNRISE)
     env = {"PATH": "/usr/bin:/bin", "PHASEO_STATE_DIR": str(state_dir)}
     cmd = [sys.executable, "-m", "phaseo_mcp", "journal", "prune", "--older-than", "0"]

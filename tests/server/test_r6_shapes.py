@@ -22,6 +22,7 @@ def emulator_config() -> EmulatorConfig:
 async def test_webhook_endpoint_and_media_reference_are_sent_as_given(
     client: Client, emulator: EmulatorHandle
 ) -> None:
+    """A webhook endpoint_id and an audio media reference reach the gateway as given."""
     audio = {
         "type": "audio_url",
         "role": "source",
@@ -49,6 +50,7 @@ async def test_webhook_endpoint_and_media_reference_are_sent_as_given(
 async def test_audio_reference_without_its_duration_is_refused_locally(
     client: Client, emulator: EmulatorHandle
 ) -> None:
+    """An audio reference without its duration is refused locally, sending nothing."""
     audio = {"type": "audio_url", "media_url": {"url": "https://cdn.example.com/voice.mp3"}}
     result = await call(
         client,

@@ -23,6 +23,7 @@ SUNRISE = {"model": "google/veo-3.1-lite", "prompt": "a secretive sunrise", "dur
 async def test_no_secret_in_results_logs_journal_or_files(
     emulator: EmulatorHandle, tmp_path: Path
 ) -> None:
+    """The API key appears in no result, debug log, journal or file of a whole workflow."""
     out, state = tmp_path / "out", tmp_path / "state"
     errlog = (tmp_path / "stderr.log").open("w")
     params = stdio_params(emulator.base_url, out, state, PHASEO_LOG_LEVEL="DEBUG")

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
 import pytest
 from mcp import Client
 
+from phaseo_mcp.clock import Clock
+from phaseo_mcp.config import Settings
 from phaseo_mcp.emulator import EmulatorHandle, JobPlan
+from phaseo_mcp.server.app import build_server
+from phaseo_mcp.server.stopping import RunningCalls
 
 from helpers import call, data, mp4_boxes, text, wait_terminal
 
@@ -233,18 +238,35 @@ async def test_budget_expiry_is_a_normal_result_that_says_wait_again(
     assert 1 <= emulator.counters["status"] <= 3
 
 
-async def test_client_cancellation_stops_polling(client: Client, emulator: EmulatorHandle) -> None:
+async def _until(condition: Callable[[], bool]) -> None:
+    """Wait (bounded) for something the server does on its own task."""
+    with anyio.fail_after(10):
+        while not condition():
+            await anyio.sleep(0.01)
+
+
+async def test_client_cancellation_stops_polling(
+    settings: Settings, emulator: EmulatorHandle
+) -> None:
     """Abandoning a wait stops the server's polling, and the session stays usable."""
     emulator.plan_next_job(JobPlan(seconds=1e6))
-    job = await _create(client)
-    with anyio.move_on_after(0.3):
-        await call(client, "wait_for_video", {"video_id": job["video_id"], "timeout_seconds": 600})
-    await anyio.sleep(0.1)
-    after_cancel = emulator.counters["status"]
-    await anyio.sleep(0.3)  # 30 emulated seconds: a live loop would have polled again
-    assert emulator.counters["status"] == after_cancel
-    status = await call(client, "get_video_status", {"video_id": job["video_id"]})
+    clock, running = Clock(0), RunningCalls()  # the server's time moves only when we say
+    async with Client(build_server(settings, clock=clock, running=running)) as client:
+        job = await _create(client)
+        args = {"video_id": job["video_id"], "timeout_seconds": 600}
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call, client, "wait_for_video", args)
+            await _until(lambda: clock.sleepers > 0)
+            clock.advance(60)  # past any pacing: the wait polls, then sleeps again
+            await _until(lambda: emulator.counters["status"] >= 1 and clock.sleepers > 0)
+            tg.cancel_scope.cancel()
+        await _until(lambda: running.request_ids() == [])
+        after_cancel = emulator.counters["status"]
+        clock.advance(600)  # a live loop would have polled many times by now
+        status = await call(client, "get_video_status", {"video_id": job["video_id"]})
     assert not status.is_error
+    assert emulator.counters["status"] == after_cancel + 1  # only the status call's own GET
+    assert clock.sleepers == 0
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,7 @@ SCREENSHOT_ENV = "PHASEO_PLAYER_SCREENSHOT"  # also copy the first screenshot he
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.timeout(900),  # npm ci on first use, then about a minute of browser
     pytest.mark.skipif(
         not CHROMIUM.exists() or shutil.which("npm") is None or shutil.which("ffprobe") is None,
         reason="needs Debian's chromium, npm and ffmpeg (python3 dev.py test installs them)",

@@ -10,6 +10,7 @@ import pytest
 from viewkit import COMMITTED, rebuild_player
 
 
+@pytest.mark.timeout(900)  # npm ci on first use
 @pytest.mark.skipif(shutil.which("npm") is None, reason="needs node and npm")
 def test_committed_player_matches_a_rebuild_from_pinned_sources(tmp_path: Path) -> None:
     """npm ci of view/package-lock.json, a strict tsc check, then node build.mjs gives the
