@@ -25,13 +25,16 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 INSPECTOR_VERSION = "2.12.0"
 # Debian package -> a program it provides. curl is the download benchmark's baseline; npm (with
-# Node.js) installs the MCP Inspector.
+# Node.js) installs the MCP Inspector; chromium (driven by puppeteer-core, or chromium-driver)
+# runs the inline player's browser test (tests/view), so no test downloads a browser.
 APT_PACKAGES = {
     "ffmpeg": "ffprobe",
     "nginx": "nginx",
     "postgresql": "initdb",
     "curl": "curl",
     "npm": "npm",
+    "chromium": "chromium",
+    "chromium-driver": "chromedriver",
 }
 
 
@@ -118,6 +121,7 @@ def ensure_system_tools() -> None:
             print("note: npm is missing; the MCP Inspector tests will skip")
     ensure_ts_clients()
     ensure_oauth_idp()
+    ensure_view_modules()
     hosts.join()
 
 
@@ -130,8 +134,17 @@ def ensure_ts_clients() -> None:
 
 def ensure_oauth_idp() -> None:
     """The pinned OpenID provider of tests/oauth (npm oidc-provider), `npm ci` once into .cache."""
+    _npm_installer(ROOT / "tests" / "oauth" / "idp_install.py")
+
+
+def ensure_view_modules() -> None:
+    """The player view's pinned npm trees (its build, the browser test's host), `npm ci` once
+    into .cache/view."""
+    _npm_installer(ROOT / "tests" / "view" / "viewkit.py")
+
+
+def _npm_installer(script: Path) -> None:
     if shutil.which("npm"):
-        script = ROOT / "tests" / "oauth" / "idp_install.py"
         run(PY, script, check=False, env={**os.environ, "PHASEO_MCP_CACHE": str(CACHE)})
 
 

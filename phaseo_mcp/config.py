@@ -16,7 +16,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from phaseo_mcp.config_confirm import confirmation_settings, parse_confirm_above
-from phaseo_mcp.config_values import check_public_url, parse_cost_ceiling
+from phaseo_mcp.config_values import (
+    check_public_url,
+    parse_cost_ceiling,
+    parse_megabytes,
+    parse_origins,
+)
 from phaseo_mcp.oauth_config import AUTH_ENV, AUTH_MODES, OAuthConfig
 
 DEFAULT_BASE_URL = "https://api.phaseo.app/v1"
@@ -57,6 +62,8 @@ DEFAULT_WEBHOOK_POLL_FACTOR = 4.0
 MAX_WEBHOOK_POLL_SECONDS = 30.0
 WEBHOOK_PATH = "/webhooks/phaseo"
 APP_NAME = "phaseo-mcp"
+# The inline player (MCP Apps): the largest saved video it plays from base64 chunks.
+DEFAULT_INLINE_VIDEO_MAX_MB = 100.0
 
 DownloadMode = Literal["file", "url"]
 
@@ -229,6 +236,11 @@ class Settings(BaseModel):
             )
         return value
 
+    # Inline player: extra origins signed URLs may come from (a CDN), and the largest saved
+    # video it plays from base64 (0 = never inline).
+    media_origins: tuple[str, ...] = ()
+    inline_video_max_mb: float = Field(DEFAULT_INLINE_VIDEO_MAX_MB, ge=0)
+
     @field_validator("max_cost_usd")
     @classmethod
     def _finite_ceiling(cls, value: float | None) -> float | None:
@@ -282,6 +294,13 @@ class Settings(BaseModel):
             values["daily_budget_usd"] = parse_cost_ceiling(budget, "PHASEO_DAILY_BUDGET_USD")
         if mode := text(AUTH_ENV):
             values["auth"] = mode.lower()
+        if origins := text("PHASEO_MEDIA_ORIGINS"):
+            try:
+                values["media_origins"] = parse_origins(origins)
+            except ValueError as exc:
+                raise ValueError(f"PHASEO_MEDIA_ORIGINS: {exc}") from None
+        if inline := text("PHASEO_INLINE_VIDEO_MAX_MB"):
+            values["inline_video_max_mb"] = parse_megabytes("PHASEO_INLINE_VIDEO_MAX_MB", inline)
         if text("PHASEO_TESTING_ZERO_RETRY_WAITS"):
             values["retry"] = RetryPolicy(zero_waits=True)
         values.update({k: v for k, v in overrides.items() if v is not None})

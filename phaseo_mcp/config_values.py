@@ -45,3 +45,29 @@ def parse_cost_ceiling(raw: str, name: str = "PHASEO_MAX_COST_USD") -> float:
             f"2.50), not {raw!r}; unset it for no limit"
         )
     return value
+
+
+def origin_of(url: str) -> str:
+    """``https://cdn.example.com:8443/a?b`` -> ``https://cdn.example.com:8443``; ValueError if
+    it is not an http(s) URL with a host."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http(s) origin such as https://cdn.example.com")
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2].lower()}"
+
+
+def parse_megabytes(name: str, raw: str) -> float:
+    """A finite number of megabytes, 0 or more; ValueError naming the variable otherwise."""
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a number of megabytes, 0 or more (e.g. 100), not {raw!r}")
+    return value
+
+
+def parse_origins(raw: str) -> tuple[str, ...]:
+    """PHASEO_MEDIA_ORIGINS: comma- or space-separated http(s) origins, deduplicated."""
+    found = [origin_of(item) for item in raw.replace(",", " ").split()]
+    return tuple(dict.fromkeys(found))

@@ -108,3 +108,18 @@ def test_cost_ceilings_that_are_amounts_are_accepted() -> None:
     assert Settings.from_env({"PHASEO_MAX_COST_USD": " $2.50 "}).max_cost_usd == 2.5
     with pytest.raises(ValueError, match="PHASEO_MAX_COST_USD"):
         Settings.from_env({}, max_cost_usd=float("nan"))
+
+
+def test_media_origins_and_inline_limit_are_read_and_checked() -> None:
+    """PHASEO_MEDIA_ORIGINS becomes deduplicated origins; bad values name their variable."""
+    settings = Settings.from_env(
+        {
+            "PHASEO_MEDIA_ORIGINS": "https://cdn.example.com/videos, https://CDN.example.com",
+            "PHASEO_INLINE_VIDEO_MAX_MB": "20",
+        }
+    )
+    assert settings.media_origins == ("https://cdn.example.com",)
+    assert settings.inline_video_max_mb == 20
+    for name, value in (("PHASEO_MEDIA_ORIGINS", "ftp://x"), ("PHASEO_INLINE_VIDEO_MAX_MB", "nan")):
+        with pytest.raises(ValueError, match=name):
+            Settings.from_env({name: value})

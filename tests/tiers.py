@@ -1,8 +1,9 @@
 """The suite's three tiers, one marker each on every test (a pytest plugin module).
 
 - ``system``: outside programs: the host programs (tests/hosts), the TypeScript clients
-  (tests/tsclient), the OpenID provider (tests/oauth), the Inspector, wheel builds and
-  installed packages (tests/packaging), the benchmark, PostgreSQL and nginx.
+  (tests/tsclient), the OpenID provider (tests/oauth), the Inspector, Chromium and npm
+  (tests/view), wheel builds and installed packages (tests/packaging), the benchmark, PostgreSQL
+  and nginx.
 - ``integration``: the gateway emulator on loopback, the MCP server in process or as our own
   subprocess.
 - ``unit``: plain functions, nothing started.
@@ -26,7 +27,9 @@ import pytest
 
 TIERS = ("unit", "integration", "system")
 TESTS = Path(__file__).resolve().parent
-SYSTEM_FOLDERS = frozenset({"hosts", "tsclient", "inspector", "packaging", "bench", "oauth"})
+SYSTEM_FOLDERS = frozenset(
+    {"hosts", "tsclient", "inspector", "packaging", "bench", "oauth", "view"}
+)
 INTEGRATION_FOLDERS = frozenset({"server", "http", "emulator"})
 # Modules outside those folders whose tests start something without a fixture saying so.
 INTEGRATION_MODULES = {

@@ -11,6 +11,7 @@ from phaseo_mcp.config import Settings, find_template
 from phaseo_mcp.doctor.confirm import check_confirmation
 from phaseo_mcp.doctor.journal import check_cost_ceiling, check_journal
 from phaseo_mcp.doctor.oauth import check_oauth
+from phaseo_mcp.doctor.player import check_inline_player
 from phaseo_mcp.doctor.probe import check_gateway
 from phaseo_mcp.doctor.static import (
     check_directory,
@@ -38,6 +39,7 @@ def collect_checks(settings: Settings, environ: Mapping[str, str] | None = None)
             checks.append(check_journal(settings))
     checks.append(check_cost_ceiling(settings))
     checks.append(check_confirmation(settings))
+    checks.append(check_inline_player(settings))
     checks.append(check_http_limits(env))
     checks.append(check_webhooks(settings))
     checks.extend(check_oauth(settings))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import anyio
@@ -60,7 +61,7 @@ def build_app(state: EmulatorState) -> Starlette:
     async def with_digests(job: Job) -> dict[str, Any]:
         now = state.clock.now()
         if job.phase(now) == "completed":
-            for asset in job_assets(job):
+            for asset in await anyio.to_thread.run_sync(job_assets, job):
                 if not asset.sha256_is_cached():
                     await anyio.to_thread.run_sync(asset.sha256)
         return video_object(state, job, now)
@@ -78,6 +79,8 @@ def build_app(state: EmulatorState) -> Starlette:
         key = auth(request)
         body = validate_create(await json_body(request, True), cfg.webhook_endpoints)
         job = create_job(state, key, body)
+        if job.plan.playable:  # encode while the job "renders", not when it is first read
+            threading.Thread(target=job_assets, args=(job,), daemon=True).start()
         return JSONResponse(await with_digests(job), status_code=202)
 
     async def status(request: Request) -> Response:
@@ -124,7 +127,7 @@ def build_app(state: EmulatorState) -> Starlette:
             raise ApiError(502, "upstream_error", "video_generation_failed", "Generation failed.")
         if index >= job.sample_count:
             raise ApiError(400, "validation_error", "invalid_index", "No output at that index.")
-        asset = job_assets(job)[index]
+        asset = (await anyio.to_thread.run_sync(job_assets, job))[index]
         if asset.size > cfg.content_cap_bytes:
             raise ApiError(502, "upstream_error", "video_content_too_large", "Content too large.")
         headers = {
@@ -133,8 +136,9 @@ def build_app(state: EmulatorState) -> Starlette:
             "x-content-type-options": "nosniff",
         }
         if disposition is not None:
-            headers["content-disposition"] = f'{disposition}; filename="{job.id}.mp4"'
-        return StreamingResponse(asset.achunks(), media_type="video/mp4", headers=headers)
+            ext = ".webm" if asset.mime == "video/webm" else ".mp4"
+            headers["content-disposition"] = f'{disposition}; filename="{job.id}{ext}"'
+        return StreamingResponse(asset.achunks(), media_type=asset.mime, headers=headers)
 
     async def download_url(request: Request) -> Response:
         job = owned(request, auth(request))

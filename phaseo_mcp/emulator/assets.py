@@ -16,6 +16,9 @@ naming the index: still playable, different bytes and sha256.
 A synthetic asset (``JobPlan.asset_bytes``) is an ``ftyp`` box and an ``mdat`` box header
 followed by deterministic filler, produced chunk by chunk and never held whole in memory; its
 sha256 is computed by streaming once per (size, index) and cached.
+
+A playable asset (``JobPlan.playable``) is a real ffmpeg-made file (``videos.py``), streamed
+from disk.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from pathlib import Path
 
 CHUNK = 256 * 1024
 SAMPLE_WIDTH, SAMPLE_HEIGHT, SAMPLE_SECONDS = 320, 240, 2.0
@@ -53,15 +57,26 @@ class Asset:
 
     index: int
     synthetic_size: int | None = None
+    path: Path | None = None  # a playable file made by videos.py
+
+    @property
+    def mime(self) -> str:
+        return "video/webm" if self.path is not None and self.path.suffix == ".webm" else MIME
 
     @property
     def size(self) -> int:
+        if self.path is not None:
+            return self.path.stat().st_size
         if self.synthetic_size is not None:
             return self.synthetic_size
         return len(sample_variant(self.index))
 
     def chunks(self) -> Iterator[bytes]:
-        if self.synthetic_size is None:
+        if self.path is not None:
+            with self.path.open("rb") as file:
+                while block := file.read(CHUNK):
+                    yield block
+        elif self.synthetic_size is None:
             data = sample_variant(self.index)
             for start in range(0, len(data), CHUNK):
                 yield data[start : start + CHUNK]
@@ -73,18 +88,33 @@ class Asset:
             yield chunk
 
     def sha256(self) -> str:
-        """Hex digest; cheap for the sample, streamed once and cached for synthetic assets."""
+        """Hex digest; cheap for the sample, streamed once and cached for other assets."""
+        if self.path is not None:
+            return _file_sha256(self.path)
         if self.synthetic_size is None:
             return hashlib.sha256(sample_variant(self.index)).hexdigest()
         return _synthetic_sha256(self.synthetic_size, self.index)
 
     def sha256_is_cached(self) -> bool:
+        if self.path is not None:
+            return self.path in _known_files
         if self.synthetic_size is None:
             return True
         return (self.synthetic_size, self.index) in _known_digests
 
 
 _known_digests: set[tuple[int, int]] = set()
+_known_files: set[Path] = set()
+
+
+@lru_cache(maxsize=64)
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while block := file.read(CHUNK):
+            digest.update(block)
+    _known_files.add(path)
+    return digest.hexdigest()
 
 
 @cache

@@ -69,6 +69,10 @@ class JobPlan:
     status_override: str | None = None  # report this raw status string instead
     wrong_sha256: bool = False  # the asset's advertised sha256 does not match its bytes
     asset_bytes: int | None = None  # synthetic asset of this size instead of the sample MP4
+    # a real ffmpeg-made MP4 of the job's duration and size (videos.py); with asset_bytes,
+    # at least that many bytes of real frames
+    playable: bool = False
+    codec: Literal["h264", "vp9", "av1"] = "h264"  # of a playable job: MP4, or WebM for the others
     progress: bool = True  # False: progress is never reported (0 / null, source "none")
     cost_usd: float | None = None  # None: priced from the catalogue
     seconds_as_string: bool = False  # OpenAI-style "seconds": "8"

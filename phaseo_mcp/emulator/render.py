@@ -25,9 +25,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from phaseo_mcp.emulator.assets import MIME, SAMPLE_HEIGHT, SAMPLE_SECONDS, SAMPLE_WIDTH, Asset
+from phaseo_mcp.emulator.assets import SAMPLE_HEIGHT, SAMPLE_SECONDS, SAMPLE_WIDTH, Asset
 from phaseo_mcp.emulator.signing import DEFAULT_TTL, sign_download_url
 from phaseo_mcp.emulator.state import EmulatorState, Job
+from phaseo_mcp.emulator.videos import VideoSpec, ensure_video
 
 LIFECYCLE = {"queued": "pending", "processing": "running"}
 WRONG_SHA256 = "0" * 63 + "1"
@@ -49,7 +50,16 @@ def iso(t: float | None) -> str | None:
 
 
 def job_assets(job: Job) -> list[Asset]:
+    """The job's outputs; for a playable job this may run ffmpeg once (see ``videos.py``)."""
+    if job.plan.playable:
+        return [Asset(i, path=ensure_video(playable_spec(job, i))) for i in range(job.sample_count)]
     return [Asset(i, job.plan.asset_bytes) for i in range(job.sample_count)]
+
+
+def playable_spec(job: Job, index: int) -> VideoSpec:
+    width, height = (int(n) for n in job.size.split("x"))
+    plan = job.plan
+    return VideoSpec(float(job.duration), width, height, plan.asset_bytes, index, plan.codec)
 
 
 def error_payload(job: Job, now: float) -> Any:
@@ -129,7 +139,7 @@ def _urls(state: EmulatorState, job: Job, index: int, now: float) -> dict[str, A
 
 def _asset_fields(job: Job, asset: Asset) -> dict[str, Any]:
     sha = WRONG_SHA256 if job.plan.wrong_sha256 else asset.sha256()
-    if asset.synthetic_size is None:
+    if asset.synthetic_size is None and asset.path is None:
         width, height, seconds = SAMPLE_WIDTH, SAMPLE_HEIGHT, SAMPLE_SECONDS
     else:
         w, h = job.size.split("x")
@@ -183,13 +193,13 @@ def video_object(state: EmulatorState, job: Job, now: float) -> dict[str, Any]:
     obj["asset"] = None
     obj["outputs"] = []
     if completed:
-        obj["asset"] = {"id": "ast_" + job.id[2:], "mime_type": MIME,
+        obj["asset"] = {"id": "ast_" + job.id[2:], "mime_type": assets[0].mime,
                         **_asset_fields(job, assets[0])}  # fmt: skip
         inline = job.provider.startswith("google")
         obj["outputs"] = [
             {
                 "index": a.index,
-                "mime_type": MIME,
+                "mime_type": a.mime,
                 "bytes_available": inline,
                 **_urls(state, job, a.index, now),
                 **_asset_fields(job, a),

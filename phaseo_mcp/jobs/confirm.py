@@ -103,5 +103,5 @@ def rule_brief(threshold: float | None, require: bool) -> str:
     unknown prices ask too, as the question itself says)."""
     if threshold is None:
         return ""
-    rule = "User OKs every price" if threshold == 0 else f"User OKs price >= ${threshold:.2f}"
-    return rule + (" (no dialog: refused)." if require else ".")
+    rule = "any price" if threshold == 0 else f"prices >= ${threshold:.2f}"
+    return f"The user is asked to OK {rule} first" + (" (no dialog: refused)." if require else ".")

@@ -74,6 +74,8 @@ def build_server(
     if token_verifier is not None:
         extra.update(token_verifier=token_verifier, auth=auth)
     tools = build_tools(settings)
+    from phaseo_mcp.server.player import build_apps
+
     server = MCPServer(
         "phaseo-mcp",
         version=__version__,
@@ -84,7 +86,7 @@ def build_server(
         middleware=server_middleware(tools),
         log_level=cast(Any, settings.log_level),
         request_state_security=state_security(settings),
-        extensions=[VideoTasks()],
+        extensions=[build_apps(settings), VideoTasks()],
         **extra,
     )
     register_resources(server)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 from mcp.server.mcpserver import Context
@@ -54,6 +54,8 @@ class AppState:
     unrecorded_creates: BoundedMap[tuple[str, str], int] = field(default_factory=BoundedMap)
     swept_output_dirs: set[Path] = field(default_factory=set)  # stale temp files removed
     webhooks: WebhookHub | None = None  # HTTP with webhooks configured (jobs/webhook_hub.py)
+    # inline player: the last read of each (owner, video id) it follows (server/player.py)
+    player_seen: BoundedMap[tuple[str, str], Any] = field(default_factory=BoundedMap)
 
     @property
     def http(self) -> httpx.AsyncClient:

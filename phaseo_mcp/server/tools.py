@@ -38,6 +38,7 @@ from phaseo_mcp.gateway.requests import (
 from phaseo_mcp.jobs.confirm import rule_brief
 from phaseo_mcp.server.confirm import Confirmation, refusal
 from phaseo_mcp.server.guarded import guarded
+from phaseo_mcp.server.player_source import PLAYER_META
 from phaseo_mcp.server.result_models import (
     CreateResult,
     DeleteResult,
@@ -144,9 +145,8 @@ async def create_video(
 async def get_video_status(
     ctx: Context, video_id: VideoId
 ) -> Annotated[CallToolResult, VideoResult]:
-    """Look at a job once, now (one request, no waiting): status, progress, cost, outputs
-    (with signed URLs when present) and next_call. To wait, use wait_for_video instead of
-    calling this in a loop."""
+    """One look at a job, no waiting: status, progress, cost, outputs (signed URLs when
+    present) and next_call. To wait, use wait_for_video, not a loop of this."""
     from phaseo_mcp.server import operations as ops
 
     return await ops.status(ctx, video_id)
@@ -203,8 +203,8 @@ async def download_video(
     ] = None,
 ) -> Annotated[CallToolResult, DownloadResult]:
     """Get a completed video: a verified file on disk (mode=file: size and sha256 checked,
-    written atomically, returned as path and resource link; not fetched again if already
-    there) or signed links (mode=url; they expire). Not completed: wait_for_video first."""
+    atomic, path and resource link; kept if already there) or signed links (mode=url; they
+    expire). Not completed: wait_for_video first."""
     from phaseo_mcp.server.downloads import download
 
     return await download(
@@ -228,8 +228,7 @@ async def list_videos(
 ) -> Annotated[CallToolResult, ListResult]:
     """This key's jobs, newest first: the local journal merged with the gateway. Use it after
     a timeout, an "outcome unknown" create or a restart instead of creating again; works
-    offline (says so). An unanswered create is linked only to a job that clearly matches
-    it (probable_match); otherwise its candidates are listed beside it."""
+    offline (says so). An unanswered create shows its probable_match, else candidates."""
     from phaseo_mcp.server.listing import list_jobs
 
     return await list_jobs(ctx, statuses=status, limit=limit)
@@ -238,7 +237,7 @@ async def list_videos(
 @guarded
 async def delete_video(ctx: Context, video_id: VideoId) -> Annotated[CallToolResult, DeleteResult]:
     """Delete a finished (completed or failed) job at the gateway; cannot be undone.
-    Running jobs cannot be cancelled or deleted. Files already saved are kept."""
+    Running jobs cannot be deleted. Saved files are kept."""
     from phaseo_mcp.server import operations as ops
 
     return await ops.delete(ctx, video_id)
@@ -301,6 +300,7 @@ def build_tools(settings: Settings | None = None) -> list[Tool]:
             )
             + (f"\n{rule}" if rule and fn is create_video else ""),
             annotations=hints,
+            meta=PLAYER_META if fn is create_video else None,
         )
         for fn, title, hints in TOOLS
     ]

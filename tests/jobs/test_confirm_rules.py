@@ -69,10 +69,9 @@ def test_the_rule_text_states_each_setting() -> None:
     assert "above $0" in rule_text(0.0, False)
     assert "are refused" in rule_text(0.5, True)
     assert "off" in rule_text(None, True)
-    assert rule_brief(0.5, False) == "User OKs price >= $0.50."
-    assert rule_brief(0, True).startswith("User OKs every price") and "refused" in rule_brief(
-        0, True
-    )
+    assert rule_brief(0.5, False) == "The user is asked to OK prices >= $0.50 first."
+    strict = rule_brief(0, True)
+    assert strict.startswith("The user is asked to OK any price") and "refused" in strict
     assert rule_brief(None, True) == ""
 
 

@@ -175,6 +175,7 @@ def _expand_mcpb(
         value.replace("${__dirname}", str(dirname))
         .replace("${user_config.api_key}", TEST_KEY)
         .replace("${user_config.output_dir}", str(output_dir))
+        .replace("${user_config.inline_video_max_mb}", "100")
     )
     for name, spec in (user_config or {}).items():
         default = spec.get("default", "")

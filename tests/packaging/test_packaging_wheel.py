@@ -98,6 +98,7 @@ def test_wheel_contains_the_sample_video_and_typing_marker(dist: Path) -> None:
         assert SAMPLE in names
         assert archive.getinfo(SAMPLE).file_size > 0
         assert "phaseo_mcp/py.typed" in names
+        assert archive.getinfo("phaseo_mcp/server/view/player.html").file_size > 0  # MCP Apps
         entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
         assert "phaseo-mcp = phaseo_mcp.cli:main" in archive.read(entry_points).decode()
     assert not any(name.startswith("tests/") for name in names)

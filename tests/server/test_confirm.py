@@ -314,7 +314,7 @@ async def test_the_tool_description_states_the_effective_rule(
         emulator, tmp_path / "o", "auto", None, confirm_above_usd=2.5, require_confirmation=True
     ) as client:
         strict = {t.name: t for t in (await client.list_tools()).tools}["create_video"]
-    assert "User OKs price >= $0.50." in (default.description or "")
-    assert "User OKs price >= $2.50" in (strict.description or "")
+    assert "The user is asked to OK prices >= $0.50 first." in (default.description or "")
+    assert "OK prices >= $2.50 first" in (strict.description or "")
     assert "(no dialog: refused)" in (strict.description or "")
     assert "confirmation" not in str(default.input_schema)  # filled by the server, not the model

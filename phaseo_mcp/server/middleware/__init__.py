@@ -11,10 +11,11 @@ from typing import Any
 from mcp.server.context import ServerMiddleware
 from mcp.server.mcpserver.tools import Tool
 
+from phaseo_mcp.server.middleware.app_only import AppOnlyTools
 from phaseo_mcp.server.middleware.arguments import StrictArguments
 from phaseo_mcp.server.middleware.schemas import CompactSchemas
 
 
 def server_middleware(tools: Iterable[Tool]) -> list[ServerMiddleware[Any]]:
     """The chain, outermost first, for a server serving ``tools``."""
-    return [CompactSchemas(), StrictArguments(tools)]
+    return [AppOnlyTools(), CompactSchemas(), StrictArguments(tools)]
