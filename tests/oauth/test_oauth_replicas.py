@@ -62,13 +62,14 @@ async def test_budget_and_isolation_across_replicas(
 ) -> None:
     """Budget = 2.5 estimates: of eight creates racing through nginx over both replicas
     exactly two are sent; Bob's budget is his own; Bob cannot read or delete Alice's job on
-    either replica, and no gateway request is made for it."""
+    either replica, and no gateway request is made for it; Bob's create with the very prompt
+    of one of Alice's admitted jobs is a job of his own, not a duplicate-guard hit."""
     nginx_binary()
     estimate = await estimate_of(settings, idp)
     sent_before = emulator.counters["create"]
     alice = idp.mint(aud=RESOURCE, sub="alice")
     bob = idp.mint(aud=RESOURCE, sub="bob")
-    results: list[Any] = []
+    results: list[tuple[str, Any]] = []
     async with oauth_replicas(emulator, tmp_path, fresh_postgres_url, idp, 2.5 * estimate) as (
         a,
         b,
@@ -77,24 +78,22 @@ async def test_budget_and_isolation_across_replicas(
             url = nginx.base + "/mcp"
 
             async def racer(n: int) -> None:
+                prompt = f"pier {n}"
                 async with mcp_client(url, token=alice) as client:
-                    results.append(
-                        await client.call_tool(
-                            "create_video",
-                            {"model": "google/veo-3.1-lite", "prompt": f"pier {n}", "duration": 8},
-                        )
-                    )
+                    arguments = {"model": "google/veo-3.1-lite", "prompt": prompt, "duration": 8}
+                    results.append((prompt, await client.call_tool("create_video", arguments)))
 
             with anyio.fail_after(120):
                 async with anyio.create_task_group() as tg:
                     for n in range(RACERS):
                         tg.start_soon(racer, n)
                 sent_by_race = emulator.counters["create"] - sent_before
-                alices = [data(r)["video_id"] for r in results if not r.is_error]
+                alices = [data(r)["video_id"] for _, r in results if not r.is_error]
+                same_prompt = next(p for p, r in results if not r.is_error)
                 async with mcp_client(url, token=bob) as client:
                     bobs = await client.call_tool(
                         "create_video",
-                        {"model": "google/veo-3.1-lite", "prompt": "pier 0", "duration": 8},
+                        {"model": "google/veo-3.1-lite", "prompt": same_prompt, "duration": 8},
                     )
                 statuses = emulator.counters["status"]
                 reached = []
@@ -108,11 +107,12 @@ async def test_budget_and_isolation_across_replicas(
                         reached.append(("listed", tuple(v["video_id"] for v in listed["videos"])))
                 looked_up = emulator.counters["status"] - statuses
             access = (tmp_path / "nginx" / "access.log").read_text()
-    refused = [r for r in results if r.is_error]
-    assert len(alices) == 2 and sent_by_race == 2, [text(r) for r in results]
+    refused = [r for _, r in results if r.is_error]
+    assert len(alices) == 2 and sent_by_race == 2, [text(r) for _, r in results]
     assert all(data(r)["failure_kind"] == "over_budget" for r in refused)
     assert not bobs.is_error, text(bobs)
     bob_id = data(bobs)["video_id"]
+    assert bob_id not in alices  # a job of his own, though Alice made the same request
     assert all(x == (True, "not_found") for x in reached if x[0] != "listed"), reached
     assert [x[1] for x in reached if x[0] == "listed"] == [(bob_id,), (bob_id,)]
     assert looked_up == 0
