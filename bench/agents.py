@@ -271,6 +271,16 @@ def _figure(
     met = complete == n and worst_extra <= 1 and p99_lag <= 1.0 and cpu_per_poll_ms <= 2.0
     mean_polls = sum(polls_per_job) / len(polls_per_job)
     mean_extra = sum(extra_polls) / len(extra_polls) if extra_polls else math.nan
+    details: dict[str, Any] = {  # what both figures report
+        "complete": complete,
+        "agents": n,
+        "mean_polls_per_job": mean_polls,
+        "lag_p50_intervals": p50_lag,
+        "lag_p99_intervals": p99_lag,
+        "status_polls": total_polls,
+        "server_cpu_s": cpu_seconds,
+        "errors": [r["error"] for r in results.values() if r.get("error")][:5],
+    }
     if webhooks:
         return Figure(
             key="many_agents_webhooks",
@@ -283,16 +293,7 @@ def _figure(
             ratio=p99_lag,
             target="100% complete, p99 lag <= 0.05 interval, polls/job <= half of polling's",
             met=None,  # decided in run(), beside the polling figure
-            details={
-                "complete": complete,
-                "agents": n,
-                "mean_polls_per_job": mean_polls,
-                "lag_p50_intervals": p50_lag,
-                "lag_p99_intervals": p99_lag,
-                "status_polls": total_polls,
-                "server_cpu_s": cpu_seconds,
-                "errors": [r["error"] for r in results.values() if r.get("error")][:5],
-            },
+            details=details,
             note=(
                 "ratio column = p99 lag in poll intervals; jobs created through the server "
                 "(so they carry its webhook), each job's end read from the emulator's clock"
@@ -311,23 +312,16 @@ def _figure(
         target="100% complete, <= 1 extra poll/job, p99 lag <= 1 interval, <= 2 ms CPU/poll",
         met=met,
         details={
-            "complete": complete,
-            "agents": n,
+            **details,
             "time_scale": scale,
             "poll_interval_s": interval,
             "max_extra_polls": worst_extra,
-            "mean_polls_per_job": mean_polls,
             "mean_extra_polls": mean_extra,
-            "lag_p50_intervals": p50_lag,
-            "lag_p99_intervals": p99_lag,
             "detect_lag_p99_intervals": percentile(detect_lags, 99),
             "delivery_p50_ms": percentile(delivery_ms, 50),
             "delivery_p99_ms": percentile(delivery_ms, 99),
             "cpu_ms_per_poll": cpu_per_poll_ms,
-            "server_cpu_s": cpu_seconds,
-            "status_polls": total_polls,
             "ended_before_first_poll": already_done,
-            "errors": [r["error"] for r in results.values() if r.get("error")][:5],
         },
         note=(
             "ratio column = p99 lag in poll intervals; jobs created straight at the emulator; "

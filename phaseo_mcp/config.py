@@ -6,7 +6,6 @@ Every default and limit the server uses lives here as a ``DEFAULT_*`` / ``MAX_*`
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
 import re
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from phaseo_mcp.config_confirm import confirmation_settings, parse_confirm_above
 from phaseo_mcp.config_values import (
+    check_dollars,
     check_public_url,
     parse_cost_ceiling,
     parse_megabytes,
@@ -229,12 +229,14 @@ class Settings(BaseModel):
     @field_validator("daily_budget_usd")
     @classmethod
     def _finite_budget(cls, value: float | None) -> float | None:
-        if value is not None and (not math.isfinite(value) or value < 0):
-            raise ValueError(
-                f"PHASEO_DAILY_BUDGET_USD must be a finite number of US dollars, 0 or more, "
-                f"not {value!r}; unset it for no daily budget"
-            )
-        return value
+        if value is None:
+            return None
+        return check_dollars(
+            value,
+            "PHASEO_DAILY_BUDGET_USD",
+            rule="a finite number of US dollars, 0 or more",
+            then="; unset it for no daily budget",
+        )
 
     # Inline player: extra origins signed URLs may come from (a CDN), and the largest saved
     # video it plays from base64 (0 = never inline).
@@ -244,12 +246,9 @@ class Settings(BaseModel):
     @field_validator("max_cost_usd")
     @classmethod
     def _finite_ceiling(cls, value: float | None) -> float | None:
-        if value is not None and (not math.isfinite(value) or value < 0):
-            raise ValueError(
-                f"PHASEO_MAX_COST_USD must be a finite number of US dollars, 0 or more (e.g. 5 "
-                f"or 2.50), not {value!r}; unset it for no ceiling"
-            )
-        return value
+        if value is None:
+            return None
+        return check_dollars(value, "PHASEO_MAX_COST_USD", then="; unset it for no ceiling")
 
     @property
     def journal_path(self) -> Path:

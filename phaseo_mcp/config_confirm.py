@@ -3,10 +3,11 @@ PHASEO_REQUIRE_CONFIRMATION, PHASEO_MCP_STATE_KEYS); ``config.py`` reads them.""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 from pydantic import SecretStr
+
+from phaseo_mcp.config_values import check_dollars
 
 MIN_STATE_KEY_CHARS = 32  # PHASEO_MCP_STATE_KEYS: each key at least this long (the SDK's rule)
 OFF_WORDS = frozenset({"off", "none", "never"})
@@ -20,16 +21,13 @@ def parse_confirm_above(raw: str) -> float | None:
     text = raw.strip().lower()
     if text in OFF_WORDS:
         return None
-    try:
-        value = float(text.removeprefix("$"))
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(
-            f"PHASEO_CONFIRM_ABOVE_USD must be an amount of US dollars, 0 or more (0 asks for "
-            f"every priced job), or 'off' (never ask), not {raw!r}"
-        )
-    return value
+    return check_dollars(
+        raw,
+        "PHASEO_CONFIRM_ABOVE_USD",
+        rule="an amount of US dollars, 0 or more (0 asks for every priced job), or 'off' "
+        "(never ask)",
+        then="",
+    )
 
 
 def parse_switch(raw: str, name: str) -> bool:

@@ -32,19 +32,31 @@ def check_public_url(raw: str) -> str:
     return value
 
 
+def check_dollars(
+    raw: str | float,
+    name: str,
+    *,
+    rule: str = "a finite number of US dollars, 0 or more (e.g. 5 or 2.50)",
+    then: str = "; unset it for no limit",
+) -> float:
+    """A dollar setting (text with an optional leading ``$``, or a number) as a finite amount of
+    0 or more; anything else is a ValueError naming ``name`` (never silently "no limit")."""
+    if isinstance(raw, str):
+        try:
+            value = float(raw.strip().removeprefix("$"))
+        except ValueError:
+            value = math.nan
+    else:
+        value = raw
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be {rule}, not {raw!r}{then}")
+    return value
+
+
 def parse_cost_ceiling(raw: str, name: str = "PHASEO_MAX_COST_USD") -> float:
     """PHASEO_MAX_COST_USD (or another dollar limit) as a number; a clear error for anything
     that is not one (never silently "no limit")."""
-    try:
-        value = float(raw.strip().removeprefix("$"))
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(
-            f"{name} must be a finite number of US dollars, 0 or more (e.g. 5 or "
-            f"2.50), not {raw!r}; unset it for no limit"
-        )
-    return value
+    return check_dollars(raw, name)
 
 
 def origin_of(url: str) -> str:

@@ -236,15 +236,22 @@ def serve_command(port: int, *flags: str) -> list[str]:
 
 
 def start_replica(
-    env: Mapping[str, str], log: Path, flags: Sequence[str] = (), attempts: int = 3
+    env: Mapping[str, str],
+    log: Path,
+    flags: Sequence[str] = (),
+    attempts: int = 3,
+    *,
+    port: int | None = None,
 ) -> Replica:
-    """Start ``phaseo-mcp serve --transport http`` and wait until /healthz answers."""
+    """Start ``phaseo-mcp serve --transport http`` and wait until /healthz answers;
+    ``port``: this port (one attempt) instead of a free one."""
     failure = ""
-    for _ in range(attempts):  # a free port can be taken between probing and binding
-        port = free_port()
+    for _ in range(1 if port is not None else attempts):
+        # a free port can be taken between probing and binding: hence the attempts
+        at = free_port() if port is None else port
         with log.open("ab") as out:
             proc = subprocess.Popen(
-                serve_command(port, *flags),
+                serve_command(at, *flags),
                 env=dict(env),
                 cwd=ROOT,
                 stdin=subprocess.DEVNULL,
@@ -252,7 +259,7 @@ def start_replica(
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        replica = Replica(proc, port, log)
+        replica = Replica(proc, at, log)
         failure = _wait_healthy(replica)
         if not failure:
             return replica
@@ -260,13 +267,50 @@ def start_replica(
     raise AssertionError(f"replica did not start: {failure}\n{log.read_text(errors='replace')}")
 
 
-async def launch(env: Mapping[str, str], log: Path, flags: Sequence[str] = ()) -> Replica:
+async def launch(
+    env: Mapping[str, str], log: Path, flags: Sequence[str] = (), *, port: int | None = None
+) -> Replica:
     """:func:`start_replica` off the event loop (the emulator may share this loop)."""
-    return await anyio.to_thread.run_sync(functools.partial(start_replica, env, log, flags))
+    return await anyio.to_thread.run_sync(
+        functools.partial(start_replica, env, log, flags, port=port)
+    )
 
 
 async def terminate(replica: Replica) -> None:
     await anyio.to_thread.run_sync(functools.partial(stop_process, replica.proc))
+
+
+@asynccontextmanager
+async def replica_pair(
+    gateway_url: str,
+    tmp_path: Path,
+    journal_url: str,
+    *,
+    tokens: str | None = None,
+    extra: Mapping[str, str] | None = None,
+    ports: tuple[int, int] | None = None,
+) -> AsyncIterator[tuple[Replica, Replica]]:
+    """Stateless replicas A and B sharing the journal at ``journal_url``, each with its own
+    output and state directories and log; ``ports``: fixed ports instead of free ones. Both
+    are stopped on exit."""
+    started: list[Replica] = []
+    try:
+        for n, name in enumerate(("a", "b")):
+            env = server_env(
+                gateway_url,
+                tmp_path / f"out-{name}",
+                tmp_path / f"state-{name}",
+                journal_url=journal_url,
+                tokens=tokens,
+                extra=extra,
+            )
+            log = tmp_path / f"replica-{name}.log"
+            port = None if ports is None else ports[n]
+            started.append(await launch(env, log, ["--stateless"], port=port))
+        yield started[0], started[1]
+    finally:
+        for replica in started:
+            await terminate(replica)
 
 
 def _wait_healthy(replica: Replica) -> str:

@@ -22,11 +22,10 @@ from httpkit import (
     Progress,
     Replica,
     create,
-    launch,
     mcp_client,
     nginx_binary,
+    replica_pair,
     running_nginx,
-    server_env,
     terminate,
     wait_done,
 )
@@ -55,23 +54,10 @@ async def two_replicas(
     # Where eight jobs end at the same instant on a loaded machine, a 10x scale keeps that
     # real network timeout at 6 s without changing what the test proves.
     extra = {**(extra or {}), **({"PHASEO_TIME_SCALE": "10"} if slower_reads else {})} or None
-    started: list[Replica] = []
-    try:
-        for name in ("a", "b"):
-            env = server_env(
-                emulator.base_url,
-                tmp_path / f"out-{name}",
-                tmp_path / f"state-{name}",
-                journal_url=journal_url,
-                tokens=TOKEN,
-                extra=extra,
-            )
-            log = tmp_path / f"replica-{name}.log"
-            started.append(await launch(env, log, ["--stateless"]))
-        yield started[0], started[1]
-    finally:
-        for replica in started:
-            await terminate(replica)
+    async with replica_pair(
+        emulator.base_url, tmp_path, journal_url, tokens=TOKEN, extra=extra
+    ) as replicas:
+        yield replicas
 
 
 @contextmanager

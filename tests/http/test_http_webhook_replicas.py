@@ -6,8 +6,7 @@ Both replicas share one PostgreSQL journal; A records the event and the journal'
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -15,16 +14,11 @@ from typing import Any
 import anyio
 import pytest
 from httpkit import (
-    ROOT,
     Replica,
-    _wait_healthy,
     create,
     free_port,
     mcp_client,
-    serve_command,
-    server_env,
-    stop_process,
-    terminate,
+    replica_pair,
 )
 
 from phaseo_mcp.config import WEBHOOK_PATH
@@ -44,50 +38,21 @@ def emulator_config() -> EmulatorConfig:
     return EmulatorConfig(time_scale=0, poll_after_seconds=10, job_seconds=JOB_SECONDS)
 
 
-def _start_at(port: int, env: Mapping[str, str], log: Path) -> Replica:
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            serve_command(port, "--stateless"),
-            env=dict(env),
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    replica = Replica(proc, port, log)
-    if failure := _wait_healthy(replica):
-        stop_process(proc)
-        raise AssertionError(f"replica did not start: {failure}\n{replica.output()}")
-    return replica
-
-
 @asynccontextmanager
 async def two_replicas(
     emulator: EmulatorHandle, tmp_path: Path, journal_url: str
 ) -> AsyncIterator[tuple[Replica, Replica]]:
     """A and B, real time (10 s polls stay 10 s), the gateway's webhooks going to A."""
     port_a = free_port()
-    started: list[Replica] = []
-    try:
-        for name, port in (("a", port_a), ("b", free_port())):
-            env = server_env(
-                emulator.base_url,
-                tmp_path / f"out-{name}",
-                tmp_path / f"state-{name}",
-                journal_url=journal_url,
-                extra={
-                    "PHASEO_TIME_SCALE": "1",
-                    "PHASEO_PUBLIC_URL": f"http://127.0.0.1:{port_a}",
-                    "PHASEO_WEBHOOK_SECRET": SECRET,
-                },
-            )
-            log = tmp_path / f"replica-{name}.log"
-            started.append(await anyio.to_thread.run_sync(_start_at, port, env, log))
-        yield started[0], started[1]
-    finally:
-        for replica in started:
-            await terminate(replica)
+    extra = {
+        "PHASEO_TIME_SCALE": "1",
+        "PHASEO_PUBLIC_URL": f"http://127.0.0.1:{port_a}",
+        "PHASEO_WEBHOOK_SECRET": SECRET,
+    }
+    async with replica_pair(
+        emulator.base_url, tmp_path, journal_url, extra=extra, ports=(port_a, free_port())
+    ) as replicas:
+        yield replicas
 
 
 async def _until(check: Any, what: str) -> None:

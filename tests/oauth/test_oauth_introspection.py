@@ -32,6 +32,19 @@ from helpers import data, raw_initialize
 pytestmark = pytest.mark.anyio
 
 
+async def _initialize_with(url: str, token: str) -> httpx.Response:
+    """A raw initialize POST carrying ``token`` as its bearer token."""
+    async with httpx.AsyncClient(timeout=30) as raw:
+        return await raw.post(
+            url,
+            json=raw_initialize(),
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json, text/event-stream",
+            },
+        )
+
+
 @pytest.fixture(scope="module")
 def opaque_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Idp]:
     with running_idp(tmp_path_factory.mktemp("idp"), token_format="opaque") as provider:
@@ -55,15 +68,7 @@ async def test_opaque_tokens_are_introspected(
             async with httpx2.AsyncClient(auth=auth, timeout=30) as http:
                 async with Client(streamable_http_client(served.url, http_client=http)) as c:
                     listed = await c.call_tool("list_videos", {})
-            async with httpx.AsyncClient(timeout=30) as raw:
-                bogus = await raw.post(
-                    served.url,
-                    json=raw_initialize(),
-                    headers={
-                        "Authorization": "Bearer made-up-opaque-token-0123456789",
-                        "Accept": "application/json, text/event-stream",
-                    },
-                )
+            bogus = await _initialize_with(served.url, "made-up-opaque-token-0123456789")
     assert storage.tokens is not None and storage.tokens.access_token.count(".") != 2
     assert not listed.is_error and data(listed)["videos"] == []
     assert bogus.status_code == 401
@@ -82,14 +87,6 @@ async def test_an_unreachable_introspection_endpoint_refuses_with_401(
         client_secret=RS_SECRET,  # type: ignore[arg-type]
     )
     async with serve_oauth(settings, opaque_idp, oauth=dead) as served:
-        async with httpx.AsyncClient(timeout=30) as raw:
-            answer = await raw.post(
-                served.url,
-                json=raw_initialize(),
-                headers={
-                    "Authorization": "Bearer some-opaque-token-0123456789",
-                    "Accept": "application/json, text/event-stream",
-                },
-            )
+        answer = await _initialize_with(served.url, "some-opaque-token-0123456789")
     assert answer.status_code == 401
     assert sum(emulator.counters.values()) == 0

@@ -11,7 +11,7 @@ from typing import Any
 
 import anyio
 import pytest
-from httpkit import Replica, launch, mcp_client, nginx_binary, running_nginx, server_env, terminate
+from httpkit import Replica, mcp_client, nginx_binary, replica_pair, running_nginx
 from oauthkit import SCOPE, Idp, estimate_of
 
 from phaseo_mcp.config import Settings
@@ -29,7 +29,6 @@ RACERS = 8
 async def oauth_replicas(
     emulator: EmulatorHandle, tmp_path: Path, journal_url: str, idp: Idp, budget: float
 ) -> AsyncIterator[tuple[Replica, Replica]]:
-    started: list[Replica] = []
     oauth = {
         "PHASEO_AUTH": "oauth",
         "PHASEO_OAUTH_ISSUER": idp.issuer,
@@ -37,20 +36,8 @@ async def oauth_replicas(
         "PHASEO_PUBLIC_URL": PUBLIC,
         "PHASEO_DAILY_BUDGET_USD": str(budget),
     }
-    try:
-        for name in ("a", "b"):
-            env = server_env(
-                emulator.base_url,
-                tmp_path / f"out-{name}",
-                tmp_path / f"state-{name}",
-                journal_url=journal_url,
-                extra=oauth,
-            )
-            started.append(await launch(env, tmp_path / f"replica-{name}.log", ["--stateless"]))
-        yield started[0], started[1]
-    finally:
-        for replica in started:
-            await terminate(replica)
+    async with replica_pair(emulator.base_url, tmp_path, journal_url, extra=oauth) as replicas:
+        yield replicas
 
 
 async def test_budget_and_isolation_across_replicas(

@@ -54,6 +54,13 @@ async def attempts(client: Client, video_id: str) -> dict[str, Any]:
     return out
 
 
+async def _made_and_saved(client: Client, video_id: str) -> dict[str, Any]:
+    """Wait for the job to finish, then save it as clip.mp4 in the caller's folder."""
+    await wait_done(client, video_id)
+    arguments = {"video_id": video_id, "mode": "file", "filename": "clip.mp4"}
+    return data(await client.call_tool("download_video", arguments))
+
+
 async def test_people_see_only_their_own_jobs_and_files(
     settings: Settings, emulator: EmulatorHandle, idp: Idp, output_dir: Path
 ) -> None:
@@ -68,13 +75,7 @@ async def test_people_see_only_their_own_jobs_and_files(
         with anyio.fail_after(120):
             async with mcp_client(served.url, token=alice) as a:
                 job = await create(a)
-                await wait_done(a, job["video_id"])
-                saved = data(
-                    await a.call_tool(
-                        "download_video",
-                        {"video_id": job["video_id"], "mode": "file", "filename": "clip.mp4"},
-                    )
-                )
+                saved = await _made_and_saved(a, job["video_id"])
             async with mcp_client(served.url, token=bob) as b:
                 listed = data(await b.call_tool("list_videos", {}))
                 before = {r: emulator.counters[r] for r in GATEWAY_BY_ID}
@@ -82,13 +83,7 @@ async def test_people_see_only_their_own_jobs_and_files(
                 after = {r: emulator.counters[r] for r in GATEWAY_BY_ID}
                 never = await attempts(b, "G-never-existed-0000")
                 own = await create(b, prompt="bob's own lake")
-                await wait_done(b, own["video_id"])
-                bobs = data(
-                    await b.call_tool(
-                        "download_video",
-                        {"video_id": own["video_id"], "mode": "file", "filename": "clip.mp4"},
-                    )
-                )
+                bobs = await _made_and_saved(b, own["video_id"])
             async with mcp_client(served.url, token=alice) as a:
                 still = data(await a.call_tool("get_video_status", {"video_id": job["video_id"]}))
                 mine = data(await a.call_tool("list_videos", {}))
