@@ -44,9 +44,6 @@ SYSTEM_FIXTURES = {
     "postgres_url": "postgres",
     "fresh_postgres_url": "postgres",
     "wheelhouse": "wheelhouse",
-    # Building the sdist/wheel (tests/packaging) writes into the source tree as the wheelhouse
-    # build does (setuptools' egg-info and staging folders): two at once break each other.
-    "dist": "wheelhouse",
 }
 INTEGRATION_FIXTURES = frozenset(
     {"emulator", "settings", "server", "client", "backend", "emulator_url", "http_url", "store"}

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from hostcache import cache_root, pip_install
+from source_tree import source_copy
 
 UV_VERSION = "0.9.5"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def uv_dir() -> Path:
@@ -43,8 +43,9 @@ def install_uv(timeout: float = 600) -> tuple[bool, str]:
 def build_wheelhouse(dest: Path, timeout: float = 600) -> Path:
     """This checkout's wheel plus every dependency's wheel, in ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
+    source = source_copy(dest.parent / f"{dest.name}-src")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", str(dest), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", str(dest), str(source)],
         check=True,
         timeout=timeout,
     )

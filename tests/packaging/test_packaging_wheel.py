@@ -22,6 +22,7 @@ import pytest
 from phaseo_mcp import __version__
 
 from client_configs import REPO_ROOT
+from source_tree import source_copy
 
 BUILD_TIMEOUT_SECONDS = 600
 INSTALL_TIMEOUT_SECONDS = 900
@@ -70,7 +71,7 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     # No --sdist/--wheel: build makes the sdist, then the wheel *from the sdist*, which proves
     # the sdist is complete and keeps a stale build/ folder in the checkout out of the wheel.
     _run(
-        [sys.executable, "-m", "build", "--outdir", str(out), str(REPO_ROOT)],
+        [sys.executable, "-m", "build", "--outdir", str(out), str(source_copy(home / "src"))],
         timeout=BUILD_TIMEOUT_SECONDS,
         env=env,
         cwd=out,
