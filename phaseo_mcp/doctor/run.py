@@ -21,7 +21,7 @@ from phaseo_mcp.doctor.static import (
     check_python,
     check_templates,
 )
-from phaseo_mcp.doctor.table import Check, print_report
+from phaseo_mcp.doctor.table import Check, write_report
 from phaseo_mcp.doctor.webhooks import check_webhooks
 
 
@@ -53,4 +53,4 @@ def run_doctor(
     out: TextIO | None = None,
 ) -> int:
     """Run every check, print the table; 0 when nothing failed (warnings allowed), else 1."""
-    return print_report(collect_checks(settings, environ), out or sys.stdout)
+    return write_report(collect_checks(settings, environ), out or sys.stdout)

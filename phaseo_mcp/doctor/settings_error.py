@@ -17,7 +17,7 @@ from phaseo_mcp.doctor.static import (
     is_secret_name,
     template_problems,
 )
-from phaseo_mcp.doctor.table import Check, print_report
+from phaseo_mcp.doctor.table import Check, write_report
 from phaseo_mcp.logs import masked_key
 
 
@@ -64,4 +64,4 @@ def report_settings_error(
             "fix the PHASEO_* variable or flag named above (see phaseo-mcp --help)",
         )
     )
-    return print_report(checks, out or sys.stdout)
+    return write_report(checks, out or sys.stdout)

@@ -42,10 +42,9 @@ def exit_status(checks: Sequence[Check]) -> int:
     return 1 if any(c.status == "FAIL" for c in checks) else 0
 
 
-def print_report(checks: Sequence[Check], out: TextIO) -> int:
-    """Print the title, the table and the summary; return the exit status."""
-    print(f"phaseo-mcp doctor {__version__}", file=out)
-    print(render_table(checks), file=out)
-    print(summary(checks), file=out)
+def write_report(checks: Sequence[Check], out: TextIO) -> int:
+    """Write the title, the table and the summary to ``out`` (the CLI passes its stdout);
+    return the exit status."""
+    out.write(f"phaseo-mcp doctor {__version__}\n{render_table(checks)}\n{summary(checks)}\n")
     out.flush()
     return exit_status(checks)
