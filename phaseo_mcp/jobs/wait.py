@@ -10,11 +10,15 @@ reports nothing: its result is the last word, and no notification sits right bef
 With a ``waiter`` (webhooks on, for a job that carries ours), polling is the safety net: the
 interval grows by ``slow_factor`` (never past ``MAX_WEBHOOK_POLL_SECONDS`` unless the gateway
 asks for longer), and a webhook event rings the waiter, which polls at once: that read, not
-the event, decides whether the job has ended.
+the event, decides whether the job has ended. Each safety-net interval is drawn from the top
+quarter below its full length (never under the gateway's own interval): waits that began
+together drift apart instead of polling in one burst every few seconds, and a burst of
+safety-net reads is what delayed the confirming reads of events landing beside it.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -78,9 +82,21 @@ class ProgressReporter:
             await self._emit(value, message)
 
 
-def poll_interval(job: Job, floor: float, slow_factor: float = 1.0) -> float:
+SAFETY_NET_SPREAD = 0.25  # a safety-net interval is 75-100 % of its full length
+Draw = Callable[[], float]  # a number in [0, 1)
+
+
+def poll_interval(
+    job: Job, floor: float, slow_factor: float = 1.0, draw: Draw | None = None
+) -> float:
+    """The gateway's interval (at least ``floor``); with ``slow_factor`` above 1, the safety
+    net's: that many times longer, at most 30 s unless the gateway asks for longer, and with a
+    ``draw`` spread over the top quarter of that length, never under the gateway's interval."""
     base = max(job.poll_after_seconds or DEFAULT_POLL_AFTER_SECONDS, floor)
-    return max(base, min(base * slow_factor, MAX_WEBHOOK_POLL_SECONDS))
+    slow = max(base, min(base * slow_factor, MAX_WEBHOOK_POLL_SECONDS))
+    if draw is None or slow <= base:
+        return slow
+    return max(base, slow * (1 - SAFETY_NET_SPREAD * draw()))
 
 
 async def _nap(clock: Clock, seconds: float, waiter: Waiter | None) -> bool:
@@ -132,10 +148,12 @@ async def wait_for_job(
     on_progress: ProgressCallback | None = None,
     waiter: Waiter | None = None,
     slow_factor: float = 1.0,
+    draw: Draw = random.random,
 ) -> tuple[Job, bool]:
     """Poll until terminal, an unknown status, or the budget ends.
 
-    Returns the latest job and whether the budget ran out first.
+    Returns the latest job and whether the budget ran out first. ``draw`` spreads the
+    safety-net intervals (only with a ``waiter``).
     """
     reporter = ProgressReporter(on_progress)
     deadline = clock.now() + budget_seconds
@@ -155,7 +173,7 @@ async def wait_for_job(
             waiter.rearm()  # an event from here on asks for another read
         started = clock.now()
         job = await fetch(deadline)
-        interval = poll_interval(job, poll_floor, factor)
+        interval = poll_interval(job, poll_floor, factor, draw if waiter is not None else None)
         # Pace from the poll's start, so slow answers under load do not push polls later.
         next_poll = started + interval
         pacer.polled(video_id, started, interval)
