@@ -18,6 +18,7 @@ from phaseo_mcp.config_confirm import confirmation_settings, parse_confirm_above
 from phaseo_mcp.config_values import (
     check_dollars,
     check_public_url,
+    env_text,
     parse_cost_ceiling,
     parse_megabytes,
     parse_origins,
@@ -165,7 +166,7 @@ class HttpLimits(BaseModel):
             ("session_idle_timeout", IDLE_ENV, float),
         ):
             raw = flags.get(field)
-            raw = raw if raw is not None else (env.get(name, "").strip() or None)
+            raw = raw if raw is not None else env_text(env, name)
             if raw is None:
                 continue
             try:
@@ -261,8 +262,7 @@ class Settings(BaseModel):
         values: dict[str, object] = {}
 
         def text(name: str) -> str | None:
-            raw = env.get(name, "")
-            return raw.strip() or None
+            return env_text(env, name)
 
         if key := text("PHASEO_API_KEY"):
             values["api_key"] = SecretStr(key)

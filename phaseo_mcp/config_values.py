@@ -3,7 +3,26 @@
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping
 from urllib.parse import urlsplit
+
+_UNFILLED = re.compile(r"\$\{user_config\.[^}]*\}")
+# Optional bundle fields whose blank means "no limit" (manifest.json gives them default "").
+BLANK_MEANS_NO_LIMIT = frozenset({"PHASEO_MAX_COST_USD", "PHASEO_DAILY_BUDGET_USD"})
+
+
+def left_blank_in_host(name: str, raw: str) -> bool:
+    """Whether ``raw`` is an MCPB host's unfilled ``${user_config.…}`` placeholder for a
+    setting whose blank means no limit (some hosts pass a field left blank through that way
+    instead of as ""). Placeholders anywhere else stay errors: the doctor names them."""
+    return name in BLANK_MEANS_NO_LIMIT and _UNFILLED.fullmatch(raw.strip()) is not None
+
+
+def env_text(env: Mapping[str, str], name: str) -> str | None:
+    """A variable's value, stripped; None when it is empty or left blank in the host."""
+    raw = env.get(name, "").strip()
+    return None if not raw or left_blank_in_host(name, raw) else raw
 
 
 def check_public_url(raw: str) -> str:

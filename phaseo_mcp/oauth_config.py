@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
+from phaseo_mcp.config_values import env_text
+
 AUTH_ENV = "PHASEO_AUTH"
 ISSUER_ENV = "PHASEO_OAUTH_ISSUER"
 SCOPES_ENV = "PHASEO_OAUTH_SCOPES"
@@ -67,7 +69,7 @@ class OAuthConfig(BaseModel):
         env = os.environ if environ is None else environ
 
         def text(name: str) -> str | None:
-            return env.get(name, "").strip() or None
+            return env_text(env, name)
 
         issuer = text(ISSUER_ENV)
         if issuer is None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from phaseo_mcp.config import HttpLimits, Settings, find_template
+from phaseo_mcp.config_values import left_blank_in_host
 from phaseo_mcp.doctor.table import Check
 from phaseo_mcp.gateway.errors import KEY_HELP
 from phaseo_mcp.logs import KEY_SHAPE, masked_key
@@ -96,6 +97,8 @@ def check_templates(settings: Settings, environ: Mapping[str, str]) -> list[Chec
         if not name.startswith("PHASEO_"):
             continue
         raw = environ[name]
+        if left_blank_in_host(name, raw):
+            continue  # a blank limit, read as none (the ceiling and budget rows say so)
         problems.extend(template_problems(name, raw, secret=is_secret_name(name)))
         seen.update({raw, raw.strip(), str(Path(raw.strip()).expanduser())})
     # Flags (--output-dir '${user_config.output_dir}') reach Settings without passing os.environ.

@@ -339,6 +339,25 @@ def test_template_in_the_key_is_reported_without_printing_it() -> None:
     assert check_key(settings).status == "FAIL"
 
 
+def test_a_limit_left_blank_in_the_host_is_no_limit_while_other_placeholders_fail() -> None:
+    """Some MCPB hosts pass an optional field left blank as its raw placeholder: for the cost
+    ceiling and the daily budget that means no limit (the server starts, doctor passes);
+    the same placeholder in any other variable, or a filled-in limit, is read as written."""
+    env = {
+        "PHASEO_MAX_COST_USD": "${user_config.max_cost_usd}",
+        "PHASEO_DAILY_BUDGET_USD": " ${user_config.daily_budget_usd} ",
+    }
+    settings = Settings.from_env(env)
+    assert settings.max_cost_usd is None and settings.daily_budget_usd is None
+    assert [c.status for c in check_templates(settings, env)] == ["OK"]
+    other = {"PHASEO_CONFIRM_ABOVE_USD": "${user_config.max_cost_usd}"}
+    with pytest.raises(ValueError, match="PHASEO_CONFIRM_ABOVE_USD"):
+        Settings.from_env(other)
+    assert [c.status for c in check_templates(Settings.from_env({}), other)] == ["FAIL"]
+    with pytest.raises(ValueError, match="PHASEO_DAILY_BUDGET_USD"):
+        Settings.from_env({"PHASEO_DAILY_BUDGET_USD": "${env:BUDGET}"})
+
+
 @pytest.mark.parametrize(
     ("key", "status"),
     [

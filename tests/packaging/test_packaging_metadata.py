@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from phaseo_mcp import __version__
+from phaseo_mcp.config import Settings
 from phaseo_mcp.emulator import EmulatorHandle
 
 from client_configs import REPO_ROOT
@@ -151,6 +153,53 @@ def test_manifest_user_settings(manifest: dict[str, Any]) -> None:
         assert config["env"]["PHASEO_REQUIRE_CONFIRMATION"] == "${user_config.require_confirmation}"
     assert manifest["user_config"]["confirm_above_usd"]["default"] == "0.50"
     assert manifest["user_config"]["require_confirmation"]["type"] == "boolean"
+
+
+def _as_a_host_fills(
+    manifest: dict[str, Any], config: dict[str, Any], documents: Path, *, unfilled: bool
+) -> dict[str, str]:
+    """The env a host starts the server with when the person keeps every default and fills only
+    the required key; with ``unfilled``, blank optional fields stay as their placeholders (as
+    some hosts pass them) instead of becoming ""."""
+    env: dict[str, str] = {}
+    for name, value in config["env"].items():
+        field = re.fullmatch(r"\$\{user_config\.(\w+)\}", value)
+        if field is None:
+            continue  # PYTHONPATH and the like: not a setting
+        option = manifest["user_config"][field.group(1)]
+        default = option.get("default")
+        if option.get("required"):
+            env[name] = TEST_KEY
+        elif default == "" and unfilled:
+            env[name] = value
+        elif isinstance(default, bool):
+            env[name] = str(default).lower()
+        else:
+            env[name] = str(default).replace("${DOCUMENTS}", str(documents))
+    return env
+
+
+@pytest.mark.parametrize("unfilled", [False, True], ids=["blank", "placeholder"])
+def test_manifest_settings_left_as_they_are_start_with_the_servers_defaults(
+    manifest: dict[str, Any], tmp_path: Path, unfilled: bool
+) -> None:
+    """Every setting a person can set in the bundle reaches a variable the server reads; kept
+    as they are (a blank optional field passed as "" or as its raw ``${user_config.…}``), the
+    server starts with its own defaults: no cost ceiling, no daily budget, asking at $0.50."""
+    configs = [manifest["server"]["mcp_config"]]
+    configs += manifest["server"]["mcp_config"].get("platform_overrides", {}).values()
+    for config in configs:
+        used = set(re.findall(r"\$\{user_config\.(\w+)\}", json.dumps(config["env"])))
+        assert used == set(manifest["user_config"])
+        env = _as_a_host_fills(manifest, config, tmp_path, unfilled=unfilled)
+        assert {"PHASEO_MAX_COST_USD", "PHASEO_DAILY_BUDGET_USD"} <= set(env)
+        settings = Settings.from_env(env)
+        assert settings.max_cost_usd is None and settings.daily_budget_usd is None
+        assert settings.confirm_above_usd == 0.5
+        assert settings.output_dir == tmp_path / "phaseo-videos"
+        limits = {"PHASEO_DAILY_BUDGET_USD": "5", "PHASEO_MAX_COST_USD": "2"}
+        filled = Settings.from_env(env | limits)
+        assert filled.daily_budget_usd == 5 and filled.max_cost_usd == 2
 
 
 def test_manifest_entry_point_and_tools(manifest: dict[str, Any]) -> None:
