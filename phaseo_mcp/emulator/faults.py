@@ -27,6 +27,9 @@ Kinds and their params:
 - ``drop``: close the connection before any response byte (client: ``RemoteProtocolError``).
 - ``drop_mid_body``: run the route, send status, headers and ``after_bytes`` body bytes
   (default half the Content-Length), then close the socket.
+- ``stall_mid_body``: like ``drop_mid_body``, but after those bytes the response stalls for
+  ``delay`` real seconds (default 60) or until the client disconnects, then closes: a transfer
+  that is surely still running when a test acts on it.
 - ``short_body``: run the route, advertise a Content-Length ``missing`` bytes (default 1024)
   larger than the body, send the body, then close.
 - ``create_then_drop``: run the route (on ``create`` the job IS made), then close the
@@ -71,7 +74,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 WEBHOOK_KINDS = frozenset({"drop", "delay", "duplicate", "reorder", "bad_signature"})
-KINDS = frozenset({"http", "slow", "drop", "drop_mid_body", "short_body", "create_then_drop"})
+KINDS = frozenset(
+    {"http", "slow", "drop", "drop_mid_body", "stall_mid_body", "short_body", "create_then_drop"}
+)
 ROUTES = frozenset(
     {"*", "create", "status", "content", "signed_content", "download_url", "list", "models",
      "delete", "cancel", "webhook"}

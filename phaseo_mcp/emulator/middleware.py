@@ -203,11 +203,15 @@ class FaultMiddleware:
                     budget = max(1, (length or 2048) // 2)
                 return await send(message)
             chunk: bytes = message.get("body", b"")
-            if fault.kind == "drop_mid_body":
+            if fault.kind in ("drop_mid_body", "stall_mid_body"):
                 assert budget is not None
                 chunk, budget = chunk[:budget], budget - len(chunk[:budget])
             if chunk:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if fault.kind == "stall_mid_body" and budget is not None and budget <= 0:
+                with anyio.move_on_after(float(p.get("delay", 60))):  # or until the client goes
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
             if not message.get("more_body", False) or (budget is not None and budget <= 0):
                 raise _Cut
 

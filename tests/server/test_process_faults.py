@@ -20,7 +20,8 @@ from phaseo_mcp.server.stopping import STOPPED_MESSAGE
 from helpers import SUNRISE, TEST_KEY, call, data, make_settings, server_process, stdio_params
 
 pytestmark = pytest.mark.anyio
-BIG = 512 * 1024 * 1024
+ASSET = 8 * 1024 * 1024
+STALL_AFTER = 1024 * 1024
 
 
 def _params(emulator: EmulatorHandle, out: Path, state: Path) -> StdioServerParameters:
@@ -72,8 +73,10 @@ async def _completed_job(emulator: EmulatorHandle, out: Path, state: Path, **pla
 async def test_killed_during_download_leaves_no_file_at_the_final_path(
     emulator: EmulatorHandle, output_dir: Path, state_dir: Path, sig: int
 ) -> None:
-    """A server killed mid-download leaves no file at the final path."""
-    video_id = await _completed_job(emulator, output_dir, state_dir, asset_bytes=BIG)
+    """A server killed mid-download leaves no file at the final path. The emulator stalls the
+    body after its first MiB, so the download is surely running when the signal lands."""
+    video_id = await _completed_job(emulator, output_dir, state_dir, asset_bytes=ASSET)
+    emulator.faults.add("content", "stall_mid_body", after_bytes=STALL_AFTER, delay=120)
     outcome = await _run_until_killed(
         emulator,
         output_dir,
