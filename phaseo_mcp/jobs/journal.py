@@ -166,10 +166,11 @@ class Journal(Protocol):
         video_id: str,
         *,
         index: int,
-        path: str,
+        path: str | None = None,
         owner: str | None = None,
     ) -> DownloadRecord | None:
-        """The latest download of that variant of the video to that path."""
+        """The latest download of that variant of the video to that path (to any path when
+        ``path`` is None)."""
 
     def get(
         self, key_fingerprint: str, video_id: str, *, owner: str | None = None

@@ -243,16 +243,17 @@ class SqlJournal(ABC):
         video_id: str,
         *,
         index: int,
-        path: str,
+        path: str | None = None,
         owner: str | None = None,
     ) -> DownloadRecord | None:
         scope, params = rows_of(key_fingerprint, owner)
+        where, args = ("", ()) if path is None else (" AND path = ?", (path,))
         with self._transaction(write=False) as tx:
             row = tx.one(
                 "SELECT video_id, variant_index, path, size, sha256, created_at FROM downloads "
-                f"WHERE {scope} AND video_id = ? AND variant_index = ? AND path = ? "
+                f"WHERE {scope} AND video_id = ? AND variant_index = ?{where} "
                 "ORDER BY created_at DESC, id DESC LIMIT 1",
-                (*params, video_id, index, path),
+                (*params, video_id, index, *args),
             )
         if row is None:
             return None

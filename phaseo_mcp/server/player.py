@@ -13,6 +13,7 @@ the view, the tool, or ``_meta.ui`` (``middleware/app_only.py`` removes them).
 
 import inspect
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -75,30 +76,38 @@ async def _latest(ctx: Context, video_id: str, fresh: bool) -> tuple[AppState, O
 
 
 async def _saved_file(state: AppState, owner: Owner, job: Job) -> tuple[Path, int] | None:
-    """Output 0 as this server saved it (default name, recorded in the journal, same size)."""
+    """Output 0 as this server saved it for this owner: under its default name, else the
+    latest download the journal recorded (any ``filename``), as long as that file is still in
+    the owner's folder with the recorded size."""
     settings = state.settings
     if not settings.server_files or not job.outputs:
         return None
     from phaseo_mcp.server.downloads import owner_folder
 
-    out = job.outputs[0]
-    name = paths.target_name(job.video_id, 0, out.mime_type, None, many=False).name
-    target = owner_folder(settings.output_dir, owner) / name
+    folder = owner_folder(settings.output_dir, owner)
+    name = paths.target_name(job.video_id, 0, job.outputs[0].mime_type, None, many=False).name
     journal = await state.journal()
-    if journal is None or not target.is_file():
+    if journal is None:
         return None
+    for path in (str(folder / name), None):  # the default name first, then any name
+        try:
+            find = partial(journal.find_download, index=0, path=path, owner=owner.id)
+            record = await anyio.to_thread.run_sync(find, owner.key_fp, job.video_id)
+        except JournalError:
+            return None
+        if record is not None and (found := _still_there(Path(record.path), folder, record.size)):
+            return found
+    return None
+
+
+def _still_there(path: Path, folder: Path, size: int) -> tuple[Path, int] | None:
+    """``path`` with its size, if it is a regular file inside ``folder`` of exactly ``size``."""
     try:
-        record = await anyio.to_thread.run_sync(
-            lambda: journal.find_download(
-                owner.key_fp, job.video_id, index=0, path=str(target), owner=owner.id
-            )
-        )
-    except JournalError:
+        real = path.resolve(strict=True)
+        inside = real.is_relative_to(folder.resolve(strict=True))
+        return (real, size) if inside and real.is_file() and real.stat().st_size == size else None
+    except OSError:
         return None
-    size = target.stat().st_size
-    if record is None or record.size != size:
-        return None
-    return target, size
 
 
 @guarded

@@ -203,7 +203,8 @@ def test_record_status_for_an_unknown_video_inserts_a_row(journal: Journal) -> N
 
 
 def test_downloads_are_recorded_and_found(journal: Journal) -> None:
-    """find_download returns the latest download of that variant to that path."""
+    """find_download returns the latest download of that variant to that path, or to any
+    path when none is given; never another key's."""
     create(journal, "vid_1")
     journal.record_download(KEY_A, "vid_1", index=0, path="/o/a.mp4", size=10, sha256="aa", now=T0)
     journal.record_download(KEY_A, "vid_1", index=0, path="/o/a.mp4", size=12, sha256="bb",
@@ -214,6 +215,11 @@ def test_downloads_are_recorded_and_found(journal: Journal) -> None:
     assert journal.find_download(KEY_A, "vid_1", index=1, path="/o/a.mp4") is None
     assert journal.find_download(KEY_A, "vid_1", index=0, path="/o/b.mp4") is None
     assert journal.find_download(KEY_B, "vid_1", index=0, path="/o/a.mp4") is None
+    journal.record_download(KEY_A, "vid_1", index=0, path="/o/c.mp4", size=9, sha256="cc",
+                            now=T0 + 2)  # fmt: skip
+    latest = journal.find_download(KEY_A, "vid_1", index=0)  # to any path
+    assert latest is not None and (latest.path, latest.size) == ("/o/c.mp4", 9)
+    assert journal.find_download(KEY_B, "vid_1", index=0) is None
     journal.record_download(KEY_A, "vid_new", index=0, path="/o/n.mp4", size=1, sha256="cc")
     assert journal.get(KEY_A, "vid_new") is not None
 

@@ -154,6 +154,30 @@ async def test_player_streams_a_saved_file_in_base64_chunks(
     assert beyond.is_error
 
 
+async def test_a_file_saved_under_its_own_name_plays_while_it_is_unchanged(
+    ui_client: Client, emulator: EmulatorHandle, output_dir: Path
+) -> None:
+    """download_video(filename=...) is found through the journal; once the file there is
+    replaced by other bytes (another size) it is no longer offered."""
+    emulator.plan_next_job(JobPlan(asset_bytes=1024 * 1024))
+    args = {**SUNRISE, "allow_duplicate": True, "output": {"access": "bytes"}}
+    video_id = data(await call(ui_client, "create_video", args))["video_id"]
+    await wait_terminal(ui_client, video_id)
+    named = {"video_id": video_id, "filename": "sunrise-final.mp4"}
+    assert not (saved := await call(ui_client, "download_video", named)).is_error, text(saved)
+    assert not (output_dir / f"{video_id}.mp4").exists()
+    view = data(await call(ui_client, "player_update", {"video_id": video_id}))
+    assert view["source"]["kind"] == "inline" and view["source"]["bytes"] == 1024 * 1024
+    piece = data(await call(ui_client, "player_update", {"video_id": video_id, "chunk": 0}))
+    rebuilt = base64.b64decode(piece["data"])
+    assert rebuilt == (output_dir / "sunrise-final.mp4").read_bytes()[: len(rebuilt)]
+    (output_dir / "sunrise-final.mp4").write_bytes(b"not the video")
+    after = data(await call(ui_client, "player_update", {"video_id": video_id}))
+    assert after["source"] == {"kind": "none"}
+    refused = await call(ui_client, "player_update", {"video_id": video_id, "chunk": 0})
+    assert refused.is_error
+
+
 async def test_too_large_to_show_inline_says_where_it_is(
     emulator: EmulatorHandle, output_dir: Path, state_dir: Path
 ) -> None:
