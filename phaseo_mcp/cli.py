@@ -138,7 +138,10 @@ def _add_serve(p: argparse.ArgumentParser) -> None:
         "--max-sessions-per-caller",
         type=int,
         metavar="N",
-        help="open HTTP sessions per key or token (PHASEO_MCP_MAX_SESSIONS_PER_CALLER, default 20)",
+        help=(
+            "open HTTP sessions per key, token or signed-in person "
+            "(PHASEO_MCP_MAX_SESSIONS_PER_CALLER, default 20)"
+        ),
     )
     p.add_argument(
         "--session-idle-timeout",

@@ -203,7 +203,8 @@ def build_http_app(
             limit=options.max_sessions_per_caller,
             path=options.path,
             multi_user=options.multi_user,
-            tokens=bool(options.tokens) or oauth,
+            tokens=bool(options.tokens),
+            oauth=oauth,
             idle_seconds=options.session_idle_timeout,
         )
     app.add_middleware(DrainMiddleware, drain=drain, path=options.path)

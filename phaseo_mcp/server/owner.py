@@ -8,6 +8,7 @@ verified access token.
 
 from __future__ import annotations
 
+from mcp.server.auth.provider import AccessToken
 from mcp.server.mcpserver import Context
 
 from phaseo_mcp.config import Settings
@@ -42,15 +43,23 @@ def owner_for(settings: Settings, key: str) -> Owner:
     return key_owner(key) if settings.multi_user else local_owner(key)
 
 
+def signed_in_owner(token: AccessToken | None, key: str | None) -> Owner | None:
+    """The person a verified OAuth access token belongs to (a hash of its issuer and
+    subject, the same for every token they get); None without both."""
+    issuer = (token.claims or {}).get("iss") if token is not None else None
+    if token is None or not token.subject or not isinstance(issuer, str):
+        return None
+    return oauth_owner(issuer, token.subject, key)
+
+
 def _oauth_owner(key: str) -> Owner:
     from mcp.server.auth.middleware.auth_context import get_access_token
 
-    token = get_access_token()
-    issuer = (token.claims or {}).get("iss") if token is not None else None
-    if token is None or not token.subject or not isinstance(issuer, str):
+    owner = signed_in_owner(get_access_token(), key)
+    if owner is None:
         # The SDK's middleware refuses such requests first; never fall back to a shared owner.
         raise ConfigError("This server needs an OAuth access token: sign in again.")
-    return oauth_owner(issuer, token.subject, key)
+    return owner
 
 
 def owner_of(ctx: Context, settings: Settings) -> Owner:

@@ -42,6 +42,21 @@ ROOT = Path(__file__).resolve().parents[2]
 RAW_INITIALIZE = raw_initialize()
 TOKEN_A = "tok-alpha-0123456789abcdef"
 TOKEN_B = "tok-bravo-fedcba9876543210"
+MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+
+
+async def open_sessions(url: str, count: int, headers: dict[str, str]) -> list[httpx.Response]:
+    """``count`` initialize requests at once, each opening (or trying to open) a session."""
+    answers: list[httpx.Response] = []
+    async with httpx.AsyncClient(timeout=30, headers={**MCP_HEADERS, **headers}) as http:
+
+        async def one() -> None:
+            answers.append(await http.post(url, json=RAW_INITIALIZE))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(count):
+                tg.start_soon(one)
+    return answers
 
 
 def free_port() -> int:

@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from httpkit import RAW_INITIALIZE, TOKEN_A, TOKEN_B, mcp_client, serve_phaseo
+from httpkit import MCP_HEADERS, TOKEN_A, TOKEN_B, mcp_client, open_sessions, serve_phaseo
 
 from phaseo_mcp.config import HttpLimits, Settings
 from phaseo_mcp.doctor.static import check_http_limits
@@ -23,22 +23,6 @@ KEY_A = "phaseo_v1_sk_usera_aaaaaaaaaaaaaaaaaaaaaaaa01"
 KEY_B = "phaseo_v1_sk_userb_bbbbbbbbbbbbbbbbbbbbbbbb02"
 CAP = 3
 FLOOD = 12
-INIT = RAW_INITIALIZE
-MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-
-
-async def open_sessions(url: str, count: int, headers: dict[str, str]) -> list[httpx.Response]:
-    """``count`` initialize requests at once, each opening (or trying to open) a session."""
-    answers: list[httpx.Response] = []
-    async with httpx.AsyncClient(timeout=30, headers={**MCP_HEADERS, **headers}) as http:
-
-        async def one() -> None:
-            answers.append(await http.post(url, json=INIT))
-
-        async with anyio.create_task_group() as tg:
-            for _ in range(count):
-                tg.start_soon(one)
-    return answers
 
 
 async def tools_listed(url: str, headers: dict[str, str], token: str | None = None) -> int:
