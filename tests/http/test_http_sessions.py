@@ -126,3 +126,22 @@ def test_http_limits_come_from_flags_or_env_and_bad_values_are_refused_by_name()
         row = check_http_limits({name: bad})
         assert row.status == "FAIL" and name in row.detail
     assert "0.5 GiB per owner" in check_http_limits(env).detail
+
+
+async def test_a_wrong_token_gets_401_never_429_and_takes_no_slot(settings: Settings) -> None:
+    """With tokens and --multi-user, a key at its cap sent with a wrong token (many at once)
+    gets the SDK's 401, never 429, and takes none of the right tokens' room."""
+    tokens = [TOKEN_A, TOKEN_B]
+    options = HttpOptions(max_sessions_per_caller=CAP, tokens=tokens, multi_user=True)
+    wrong = {"Authorization": "Bearer not-a-token", "X-Phaseo-Api-Key": KEY_A}
+    alpha = {"Authorization": f"Bearer {TOKEN_A}", "X-Phaseo-Api-Key": KEY_A}
+    bravo = {"Authorization": f"Bearer {TOKEN_B}", "X-Phaseo-Api-Key": KEY_B}
+    async with serve_phaseo(settings, options) as served:
+        with anyio.fail_after(60):
+            before = await open_sessions(served.url, CAP + 1, wrong)
+            full = await open_sessions(served.url, CAP, alpha)
+            at_cap = await open_sessions(served.url, CAP + 1, wrong)
+            others = await open_sessions(served.url, 1, bravo)
+    assert [r.status_code for r in before + at_cap] == [401] * (2 * CAP + 2)
+    assert [r.status_code for r in full] == [200] * CAP
+    assert [r.status_code for r in others] == [200]
