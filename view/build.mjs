@@ -21,13 +21,15 @@ for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
   const m = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//);
   if (m) packages.add(m[1]);
 }
-const notices = [...packages].sort().map((name) => {
+const byLicence = new Map(); // one copy of each licence text, after every package under it
+for (const name of [...packages].sort()) {
   const pkg = JSON.parse(readFileSync(join(here, "node_modules", name, "package.json"), "utf8"));
   const dir = join(here, "node_modules", name);
   const file = readdirSync(dir).find((f) => /^licen[cs]e/i.test(f));
   const licence = file ? readFileSync(join(dir, file), "utf8").trim() : `${pkg.license} licence`;
-  return `${name}@${pkg.version} (${pkg.license})\n\n${licence}`;
-});
+  byLicence.set(licence, [...(byLicence.get(licence) ?? []), `${name}@${pkg.version} (${pkg.license})`]);
+}
+const notices = [...byLicence].map(([licence, names]) => `${names.join("\n")}\n\n${licence}`);
 const comment = ["Phaseo video player for phaseo-mcp (MIT). Built from view/src with esbuild.",
   "It bundles these libraries, under their licences:", ...notices].join("\n\n---\n\n");
 const code = result.outputFiles[0].text.replaceAll("</script", "<\\/script");
