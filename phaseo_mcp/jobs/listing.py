@@ -18,8 +18,10 @@ from phaseo_mcp.gateway.job import Job
 from phaseo_mcp.gateway.responses import VideoObject
 from phaseo_mcp.jobs.journal import JournalError
 from phaseo_mcp.jobs.journal_faults import journal_warning
+from phaseo_mcp.jobs.owned_gateway import OwnedGateway
 from phaseo_mcp.jobs.owner import Owner
 from phaseo_mcp.jobs.reconcile import Reconciliation, Unresolved, reconcile
+from phaseo_mcp.jobs.team_rows import TeamRows
 
 if TYPE_CHECKING:
     from phaseo_mcp.jobs.journal import JobRecord, Journal
@@ -60,8 +62,12 @@ async def list_owner_jobs(
     out = Listing(warning=None if journal is not None else journal_warning(f"{journal_error}"))
     # "unknown" is our name for a status we could not read, not one the gateway filters on.
     upstream_statuses = [s for s in statuses or () if s != "unknown"] or None
+    unclaimed: list[VideoObject] = []  # --auth oauth: listed jobs no one's rows hold
     try:
-        listing = await gateway.list(limit=limit, statuses=upstream_statuses)
+        if isinstance(gateway, OwnedGateway):
+            listing, unclaimed = await gateway.list_split(limit=limit, statuses=upstream_statuses)
+        else:
+            listing = await gateway.list(limit=limit, statuses=upstream_statuses)
     except PhaseoError as exc:
         if exc.failure_kind in ("config", "auth") or journal is None:
             raise
@@ -75,7 +81,9 @@ async def list_owner_jobs(
         out.unrecorded = list(listed)
         return out
     try:
-        out.plan = await _reconcile(journal, owner, listed, owed)
+        out.plan, adopted = await _reconcile(journal, owner, listed, owed, unclaimed)
+        listed = [*listed, *adopted]  # the caller's own lost creates, found among them
+        out.listed |= {obj.id: obj for obj in adopted}
         for obj in listed:
             if failed := await record(Job.from_api(obj)):
                 out.warning = out.warning or failed
@@ -97,25 +105,42 @@ async def list_owner_jobs(
 
 
 async def _reconcile(
-    journal: Journal, owner: Owner, listed: Sequence[VideoObject], owed: set[int]
-) -> Reconciliation:
+    journal: Journal,
+    owner: Owner,
+    listed: Sequence[VideoObject],
+    owed: set[int],
+    unclaimed: Sequence[VideoObject] = (),
+) -> tuple[Reconciliation, list[VideoObject]]:
     """Link outcome-unknown rows to the one job that matches each; a job already linked to a
-    create's row is never a candidate (a row a listing made for it, with no request, is)."""
+    create's row is never a candidate (a row a listing made for it, with no request, is).
+
+    ``unclaimed`` (``--auth oauth``): listed jobs no owner's row holds. One becomes the
+    caller's only when it matches one of their rows and no other person's lost create; it is
+    never named as a mere candidate. Returns the plan and the unclaimed jobs linked."""
     rows = await anyio.to_thread.run_sync(
         lambda: journal.list_jobs(
             owner.key_fp, limit=MERGE_WINDOW_ROWS, include_deleted=True, owner=owner.id
         )
     )
     linked = {r.video_id for r in rows if r.video_id and r.fingerprint}
-    unresolved = [
-        Unresolved(r.row_id, r.request, r.created_at)
-        for r in rows
-        if r.video_id is None
-        and not r.deleted
-        and r.state in UNRESOLVED_STATES
-        and r.row_id not in owed
-    ]
-    plan = reconcile(unresolved, [obj for obj in listed if obj.id not in linked])
+    unresolved = [_unresolved(r) for r in rows if _is_unresolved(r, owed)]
+    mine = {row.row_id for row in unresolved}
+    rivals: list[Unresolved] = []
+    if unclaimed and unresolved:  # other people's lost creates compete for the same jobs
+        lost = await anyio.to_thread.run_sync(
+            lambda: TeamRows(journal).lost_creates(limit=MERGE_WINDOW_ROWS)
+        )
+        seen = {r.row_id for r in rows}  # the caller's own, and the key's from before owners
+        rivals = [_unresolved(r) for r in lost if r.row_id not in seen]
+    own_jobs = [obj for obj in listed if obj.id not in linked]
+    plan = reconcile([*unresolved, *rivals], [*own_jobs, *unclaimed])
+    visible = {obj.id for obj in own_jobs}
+    plan.links = {row: link for row, link in plan.links.items() if row in mine}
+    plan.candidates = {
+        row: [vid for vid in found if vid in visible]
+        for row, found in plan.candidates.items()
+        if row in mine
+    }
     for row_id, (video_id, _) in plan.links.items():
         await anyio.to_thread.run_sync(
             functools.partial(
@@ -127,4 +152,18 @@ async def _reconcile(
                 owner=owner.id,
             )
         )
-    return plan
+    taken = {video_id for video_id, _ in plan.links.values()}
+    return plan, [obj for obj in unclaimed if obj.id in taken]
+
+
+def _is_unresolved(r: JobRecord, owed: set[int]) -> bool:
+    return (
+        r.video_id is None
+        and not r.deleted
+        and r.state in UNRESOLVED_STATES
+        and r.row_id not in owed
+    )
+
+
+def _unresolved(r: JobRecord) -> Unresolved:
+    return Unresolved(r.row_id, r.request, r.created_at)

@@ -3,11 +3,14 @@
 In OAuth mode every person's calls use the team's one gateway key, which could read anyone's
 job. So a job id is looked up at the gateway only when the caller's journal holds it; any
 other id gets exactly the answer the gateway gives an id that never existed, without a
-request. A listing shows only the caller's jobs.
+request. A listing shows only the caller's jobs; :meth:`OwnedGateway.list_split` also hands
+back, for matching the caller's creates whose answer was lost, the listed jobs nobody's
+journal rows hold (never shown to the caller unless matched to one of their own creates).
 """
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -30,9 +33,10 @@ NOT_FOUND_BODY = {
 class OwnedGateway(GatewayClient):
     """:class:`GatewayClient` whose per-job calls pass ``owns(video_id)`` first."""
 
-    def __init__(self, *args: Any, owns: Owns, key_help: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, owns: Owns, claimed: Owns, key_help: str, **kwargs: Any) -> None:
         super().__init__(*args, key_help=key_help, **kwargs)
         self._owns = owns
+        self._claimed = claimed  # some owner of this key holds the job
         self._help = key_help
 
     async def _check(self, video_id: str) -> None:
@@ -69,6 +73,22 @@ class OwnedGateway(GatewayClient):
         statuses: Sequence[str] | None = None,
         after: str | None = None,
     ) -> VideoList:
+        return (await self.list_split(limit=limit, statuses=statuses, after=after))[0]
+
+    async def list_split(
+        self,
+        *,
+        limit: int = 50,
+        statuses: Sequence[str] | None = None,
+        after: str | None = None,
+    ) -> tuple[VideoList, builtins.list[VideoObject]]:
+        """One listing request: the caller's jobs, and the listed jobs no owner holds."""
         listing = await super().list(limit=limit, statuses=statuses, after=after)
-        mine = [obj for obj in listing.data if await self._owns(obj.id)]
-        return listing.model_copy(update={"data": mine})
+        mine: builtins.list[VideoObject] = []
+        unclaimed: builtins.list[VideoObject] = []
+        for obj in listing.data:
+            if await self._owns(obj.id):
+                mine.append(obj)
+            elif not await self._claimed(obj.id):
+                unclaimed.append(obj)
+        return listing.model_copy(update={"data": mine}), unclaimed

@@ -10,6 +10,7 @@ import anyio
 from phaseo_mcp.gateway.errors import KEY_HELP
 from phaseo_mcp.jobs.owned_gateway import OwnedGateway
 from phaseo_mcp.jobs.owner import Owner
+from phaseo_mcp.jobs.team_rows import TeamRows
 
 if TYPE_CHECKING:
     from phaseo_mcp.server.state import AppState
@@ -27,6 +28,12 @@ def owned_gateway(state: AppState, owner: Owner, key: str) -> OwnedGateway:
         )
         return row is not None
 
+    async def claimed(video_id: str) -> bool:
+        if any(vid == video_id for (_, vid), _ in state.unrecorded_creates.items()):
+            return True
+        journal = await state.require_journal()
+        return await anyio.to_thread.run_sync(TeamRows(journal).holds, video_id)
+
     return OwnedGateway(
         state.http,
         base_url=settings.base_url,
@@ -35,4 +42,5 @@ def owned_gateway(state: AppState, owner: Owner, key: str) -> OwnedGateway:
         clock=state.clock,
         key_help=KEY_HELP,
         owns=owns,
+        claimed=claimed,
     )
