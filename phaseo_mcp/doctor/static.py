@@ -258,5 +258,6 @@ def check_http_limits(environ: Mapping[str, str]) -> Check:
         "http limits",
         "OK",
         f"--server-files quota {shown} per owner; {limits.max_sessions_per_caller} sessions "
-        f"per caller; idle sessions close after {limits.session_idle_timeout:g} s",
+        "per key, token or signed-in person; idle sessions close after "
+        f"{limits.session_idle_timeout:g} s",
     )
