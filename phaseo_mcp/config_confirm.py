@@ -45,8 +45,7 @@ def parse_state_keys(raw: str) -> tuple[SecretStr, ...]:
     if short:
         raise ValueError(
             f"PHASEO_MCP_STATE_KEYS: key {short[0]} is shorter than {MIN_STATE_KEY_CHARS} "
-            "characters; make each a random secret, e.g. the output of "
-            '`python -c "import secrets; print(secrets.token_hex(32))"`'
+            "characters; make each a random secret, e.g. the output of `openssl rand -hex 32`"
         )
     if len(set(keys)) != len(keys):
         raise ValueError("PHASEO_MCP_STATE_KEYS lists the same key twice")
