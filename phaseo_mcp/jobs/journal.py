@@ -26,6 +26,8 @@ from phaseo_mcp.errors import FailureKind, PhaseoError
 
 # "probable": an outcome-unknown create linked to the one gateway job that matched it
 JobRowState = Literal["intent", "created", "outcome_unknown", "rejected", "probable"]
+# Creates sent without a job id to show for them yet: listings try to match them to a job.
+UNRESOLVED_STATES: tuple[JobRowState, ...] = ("intent", "outcome_unknown")
 # A job in one of these states no longer holds the duplicate guard: a retry is a new job.
 RELEASING_STATUSES = frozenset({"failed", "cancelled", "expired"})
 

@@ -16,7 +16,7 @@ from phaseo_mcp.errors import PhaseoError, TransportError
 from phaseo_mcp.gateway.client import GatewayClient
 from phaseo_mcp.gateway.job import Job
 from phaseo_mcp.gateway.responses import VideoObject
-from phaseo_mcp.jobs.journal import JournalError
+from phaseo_mcp.jobs.journal import UNRESOLVED_STATES, JournalError
 from phaseo_mcp.jobs.journal_faults import journal_warning
 from phaseo_mcp.jobs.owned_gateway import OwnedGateway
 from phaseo_mcp.jobs.owner import Owner
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MERGE_WINDOW_ROWS = 500  # journal rows compared with the gateway's listing
-UNRESOLVED_STATES = ("intent", "outcome_unknown")
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
-from phaseo_mcp.jobs.journal import JobRecord, Journal
+from phaseo_mcp.jobs.journal import UNRESOLVED_STATES, JobRecord, Journal
 from phaseo_mcp.jobs.journal_schema import SELECT_JOBS, Transaction, job_record
 
 
@@ -35,10 +35,11 @@ class TeamRows:
         first."""
         if self._transaction is None:
             return []
+        states = ", ".join("?" * len(UNRESOLVED_STATES))
         sql = (
-            f"{SELECT_JOBS} WHERE video_id IS NULL AND deleted = 0 "
-            "AND state IN ('intent', 'outcome_unknown') ORDER BY created_at DESC, row_id DESC "
-            "LIMIT ?"
+            f"{SELECT_JOBS} WHERE video_id IS NULL AND deleted = 0 AND state IN ({states}) "
+            "ORDER BY created_at DESC, row_id DESC LIMIT ?"
         )
         with self._transaction(write=False) as tx:
-            return [job_record(row) for row in tx.all(sql, (max(0, int(limit)),))]
+            rows = tx.all(sql, (*UNRESOLVED_STATES, max(0, int(limit))))
+        return [job_record(row) for row in rows]

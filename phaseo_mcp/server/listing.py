@@ -11,7 +11,8 @@ from mcp.types import CallToolResult
 
 from phaseo_mcp.gateway.job import Job, to_iso, to_unix
 from phaseo_mcp.gateway.responses import VideoObject
-from phaseo_mcp.jobs.listing import UNRESOLVED_STATES, list_owner_jobs
+from phaseo_mcp.jobs.journal import UNRESOLVED_STATES
+from phaseo_mcp.jobs.listing import list_owner_jobs
 from phaseo_mcp.jobs.reconcile import Reconciliation, compare
 from phaseo_mcp.server.request import gateway_for, journal_status
 from phaseo_mcp.server.result_models import JobSummary, ListResult
