@@ -101,12 +101,14 @@ async def _saved_file(state: AppState, owner: Owner, job: Job) -> tuple[Path, in
 
 
 def _still_there(path: Path, folder: Path, size: int) -> tuple[Path, int] | None:
-    """``path`` with its size, if it is a regular file inside ``folder`` of exactly ``size``."""
+    """``path`` with its size, if it is still a regular file directly in ``folder`` (the
+    download's own confinement: no symbolic link) of exactly ``size`` bytes."""
+    if path.parent != folder:
+        return None
     try:
-        real = path.resolve(strict=True)
-        inside = real.is_relative_to(folder.resolve(strict=True))
-        return (real, size) if inside and real.is_file() and real.stat().st_size == size else None
-    except OSError:
+        path = paths.confined_path(folder, path.name)
+        return (path, size) if path.is_file() and path.stat().st_size == size else None
+    except (InputError, OSError):
         return None
 
 
