@@ -50,7 +50,7 @@ def reserve(
     """Reserve ``amount`` of today's ``budget``; the reservation's id, or OverBudget."""
     at = time.time() if now is None else now
     day = utc_day(at)
-    with _sql(journal)._transaction(write=True) as tx:  # noqa: SLF001 - the store's own
+    with _sql(journal).transaction(write=True) as tx:
         tx.run(
             "INSERT INTO daily_spend (owner, day, total_usd) VALUES (?, ?, 0) "
             "ON CONFLICT (owner, day) DO NOTHING",
@@ -77,12 +77,12 @@ def reserve(
 
 def attach(journal: Journal, reservation: int, video_id: str) -> None:
     """The job the reservation paid for, so any replica can settle it."""
-    with _sql(journal)._transaction(write=True) as tx:  # noqa: SLF001
+    with _sql(journal).transaction(write=True) as tx:
         tx.run("UPDATE spend_reservations SET video_id = ? WHERE id = ?", (video_id, reservation))
 
 
 def _settle(journal: Journal, where: str, params: tuple[object, ...], cost: float) -> bool:
-    with _sql(journal)._transaction(write=True) as tx:  # noqa: SLF001
+    with _sql(journal).transaction(write=True) as tx:
         row = tx.one(
             f"SELECT id, owner, day, amount_usd FROM spend_reservations WHERE {where} "  # noqa: S608
             f"AND settled = 0 {_sql(journal).for_update}",
@@ -113,6 +113,6 @@ def settle(journal: Journal, owner: str, video_id: str, cost: float) -> bool:
 
 def spent_today(journal: Journal, owner: str, now: float | None = None) -> float:
     day = utc_day(time.time() if now is None else now)
-    with _sql(journal)._transaction(write=False) as tx:  # noqa: SLF001
+    with _sql(journal).transaction(write=False) as tx:
         row = tx.one("SELECT total_usd FROM daily_spend WHERE owner = ? AND day = ?", (owner, day))
     return float(row[0]) if row else 0.0

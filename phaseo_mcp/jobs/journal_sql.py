@@ -62,7 +62,8 @@ class SqlJournal(ABC):
     def _transaction(self, *, write: bool) -> AbstractContextManager[Transaction]: ...
 
     def transaction(self, *, write: bool) -> AbstractContextManager[Transaction]:
-        """A transaction for journal tables kept beside the jobs (``task_records.py``)."""
+        """A transaction for the modules kept beside the jobs tables (``task_records.py``,
+        ``budget.py``, ``team_rows.py``)."""
         return self._transaction(write=write)
 
     # -- creating a job -------------------------------------------------------------------
